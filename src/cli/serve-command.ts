@@ -1,0 +1,5 @@
+import type { Command } from 'commander';
+
+export function registerServe(_program: Command): void {
+  // Filled in by the issue that owns this command.
+}

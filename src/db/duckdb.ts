@@ -1,0 +1,74 @@
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+
+export type Row = Record<string, unknown>;
+
+export interface DbOptions {
+  /** ':memory:' or a database file. */
+  readonly path?: string;
+  readonly readOnly?: boolean;
+  readonly threads?: number;
+  readonly memoryLimit?: string;
+  readonly tempDirectory?: string;
+  /** Forbid reading or writing files outside what strata registers (for user SQL). */
+  readonly lockdown?: boolean;
+}
+
+/** The only owner of @duckdb/node-api: a connection with the few calls strata needs. */
+export class Db {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+  ) {}
+
+  static async open(options: DbOptions = {}): Promise<Db> {
+    const config: Record<string, string> = {};
+    if (options.readOnly) config.access_mode = 'READ_ONLY';
+    if (options.threads) config.threads = String(options.threads);
+    if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+    if (options.tempDirectory) config.temp_directory = options.tempDirectory;
+    const instance = await DuckDBInstance.create(options.path ?? ':memory:', config);
+    const connection = await instance.connect();
+    return new Db(instance, connection);
+  }
+
+  async run(sql: string): Promise<void> {
+    await this.connection.run(sql);
+  }
+
+  /** Rows as plain JS values (BIGINT as bigint, DECIMAL as DuckDB value objects). */
+  async all(sql: string, params?: Record<string, DuckDBValue> | DuckDBValue[]): Promise<Row[]> {
+    const reader = await this.connection.runAndReadAll(sql, params as never);
+    return reader.getRowObjects() as Row[];
+  }
+
+  /** Rows converted to JSON-safe values: BIGINT and DECIMAL as strings, timestamps as ISO-like text. */
+  async json(sql: string): Promise<Row[]> {
+    const reader = await this.connection.runAndReadAll(sql);
+    return reader.getRowObjectsJson() as Row[];
+  }
+
+  async columns(sql: string): Promise<{ names: string[]; rows: unknown[][] }> {
+    const reader = await this.connection.runAndReadAll(sql);
+    return { names: reader.columnNames(), rows: reader.getRowsJson() as unknown[][] };
+  }
+
+  async scalar(sql: string): Promise<unknown> {
+    const rows = await this.all(sql);
+    const first = rows[0];
+    return first ? Object.values(first)[0] : undefined;
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+export async function withDb<T>(options: DbOptions, body: (db: Db) => Promise<T>): Promise<T> {
+  const db = await Db.open(options);
+  try {
+    return await body(db);
+  } finally {
+    db.close();
+  }
+}
