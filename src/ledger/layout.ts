@@ -1,0 +1,28 @@
+import type { HourPartition } from './types.js';
+
+/** Where each thing lives under the warehouse root. */
+export const STATE_PREFIX = '_strata/';
+export const LOG_PREFIX = '_strata/log/';
+export const STAGING_PREFIX = '_strata/staging/';
+export const LOCK_KEY = '_strata/lock.json';
+export const EVENTS_PREFIX = 'events/';
+export const QUARANTINE_PREFIX = 'quarantine/';
+export const CATALOG_FILE = 'catalog.duckdb';
+
+const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
+
+export function logKey(version: number): string {
+  return `${LOG_PREFIX}${pad(version, 20)}.json`;
+}
+
+export function partitionPath(p: HourPartition): string {
+  return `year=${pad(p.year, 4)}/month=${pad(p.month)}/day=${pad(p.day)}/hour=${pad(p.hour)}`;
+}
+
+export function eventsFileKey(p: HourPartition, runId: string): string {
+  return `${EVENTS_PREFIX}${partitionPath(p)}/part-${runId}.parquet`;
+}
+
+export function quarantineFileKey(runId: string, ingestedAt: Date): string {
+  return `${QUARANTINE_PREFIX}ingest_date=${ingestedAt.toISOString().slice(0, 10)}/part-${runId}.parquet`;
+}
