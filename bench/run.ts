@@ -1,0 +1,29 @@
+/**
+ * `npm run bench [-- --only NAME] [-- --backlog N] [-- --chaos]`: each benchmark prints its
+ * figures as ratios against a baseline measured in the same run, because machines are noisy.
+ */
+import { parseArgs } from 'node:util';
+import { benchGenerate } from './generate-bench.js';
+import { benchEtl } from './etl-bench.js';
+import { benchQueries } from './queries-bench.js';
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    backlog: { type: 'string' },
+    chaos: { type: 'boolean', default: false },
+    batches: { type: 'string' },
+  },
+});
+
+const all: Record<string, (args: typeof values) => Promise<void>> = {
+  generate: benchGenerate,
+  etl: benchEtl,
+  queries: benchQueries,
+};
+
+for (const [name, bench] of Object.entries(all)) {
+  if (values.only && values.only !== name) continue;
+  console.log(`\n== ${name} ==`);
+  await bench(values);
+}
