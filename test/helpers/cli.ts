@@ -18,9 +18,13 @@ export interface CliResult {
 /** Runs the built CLI (npm test builds first) as a child process, like a user would. */
 export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
+    // The caller's roots never leak in from the environment unless a test sets them.
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.STRATA_BRONZE;
+    delete env.STRATA_WAREHOUSE;
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: options.cwd ?? REPO_ROOT,
-      env: { ...process.env, STRATA_BRONZE: undefined, STRATA_WAREHOUSE: undefined, ...options.env },
+      env: { ...env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
