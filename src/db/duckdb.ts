@@ -1,4 +1,5 @@
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBTypeId, StatementType, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { sqlStringList } from './sql.js';
 
 export type Row = Record<string, unknown>;
 
@@ -50,6 +51,41 @@ export class Db {
   async columns(sql: string): Promise<{ names: string[]; rows: unknown[][] }> {
     const reader = await this.connection.runAndReadAll(sql);
     return { names: reader.columnNames(), rows: reader.getRowsJson() as unknown[][] };
+  }
+
+  /** Names, type names ('BIGINT', 'DECIMAL', ...) and JSON-safe rows of an arbitrary query, columns in order. */
+  async table(sql: string): Promise<{ names: string[]; types: string[]; rows: unknown[][] }> {
+    const reader = await this.connection.runAndReadAll(sql);
+    const types = Array.from({ length: reader.columnCount }, (_, i) => DuckDBTypeId[reader.columnTypeId(i)] ?? 'UNKNOWN');
+    return { names: reader.columnNames(), types, rows: reader.getRowsJson() as unknown[][] };
+  }
+
+  /** The kind of each statement in `sql` ('SELECT', 'COPY', 'CREATE', ...), bound but not run. */
+  async statementKinds(sql: string): Promise<string[]> {
+    const extracted = await this.connection.extractStatements(sql);
+    const kinds: string[] = [];
+    for (let i = 0; i < extracted.count; i++) {
+      const prepared = await extracted.prepare(i);
+      try {
+        kinds.push(StatementType[prepared.statementType] ?? 'UNKNOWN');
+      } finally {
+        prepared.destroySync();
+      }
+    }
+    return kinds;
+  }
+
+  /**
+   * Confines this instance for user SQL: only the given files and directories stay readable,
+   * nothing else on the machine, no extension loading, and no SET can undo it.
+   */
+  async confine(allowed: { paths: readonly string[]; directories: readonly string[] }): Promise<void> {
+    await this.run(`SET allowed_paths = ${sqlStringList(allowed.paths)}`);
+    await this.run(`SET allowed_directories = ${sqlStringList(allowed.directories)}`);
+    await this.run('SET autoinstall_known_extensions = false');
+    await this.run('SET autoload_known_extensions = false');
+    await this.run('SET enable_external_access = false');
+    await this.run('SET lock_configuration = true');
   }
 
   async scalar(sql: string): Promise<unknown> {
