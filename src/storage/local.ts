@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -67,7 +66,7 @@ export class LocalStorage implements Storage {
     const file = this.localPath(key);
     // Open first so a missing file fails here, not later in the middle of a pipeline.
     const handle = await open(file, 'r');
-    return createReadStream(file, { fd: handle.fd, autoClose: true });
+    return handle.createReadStream({ autoClose: true });
   }
 
   readBytes(key: string): Promise<Buffer> {

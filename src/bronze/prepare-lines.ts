@@ -1,0 +1,83 @@
+import { isUtf8 } from 'node:buffer';
+
+/** A line that JavaScript settles itself because DuckDB's text reader cannot carry it. */
+export interface EarlyReject {
+  readonly lineNo: number;
+  readonly rawLine: string;
+}
+
+export interface PreparedText {
+  /** Valid UTF-8 without NUL or `\r` bytes: safe for DuckDB's line reader, same line numbers. */
+  readonly text: Buffer;
+  /** Lines rejected as malformed_json here: invalid UTF-8, NUL bytes, a byte-order mark. */
+  readonly earlyRejects: readonly EarlyReject[];
+  /** For lines that held `\r`: the byte offsets within the line, to restore raw text in quarantine. */
+  readonly carriageReturns: ReadonlyMap<number, readonly number[]>;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const TAB = 0x09;
+const SPACE = 0x20;
+const NUL = 0x00;
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/**
+ * DuckDB's CSV reader (our fastest way to get raw lines with their numbers) splits on a lone
+ * `\r` and fails on invalid UTF-8. So, in place and keeping every line's length:
+ * - `\r` becomes `\t`: both are JSON whitespace outside strings and both are invalid raw inside
+ *   strings, so the line's validity does not change; offsets are kept to restore the raw text.
+ * - a line with invalid UTF-8, a NUL byte or a leading byte-order mark is rejected here
+ *   (malformed_json per SPEC §3) and blanked with spaces, which the SQL side skips as blank.
+ * Clean files (the usual case) cost one UTF-8 check and two byte searches.
+ */
+export function prepareLines(data: Buffer): PreparedText {
+  const earlyRejects: EarlyReject[] = [];
+  const carriageReturns = new Map<number, number[]>();
+  const needsScan = !isUtf8(data) || data.indexOf(NUL) !== -1 || data.indexOf(BOM) !== -1;
+  if (needsScan) {
+    let start = 0;
+    let lineNo = 1;
+    while (start <= data.length) {
+      let end = data.indexOf(LF, start);
+      if (end === -1) end = data.length;
+      const line = data.subarray(start, end);
+      if (line.length > 0 && (!isUtf8(line) || line.indexOf(NUL) !== -1 || (line[0] === 0xef && line.subarray(0, 3).equals(BOM)))) {
+        earlyRejects.push({ lineNo, rawLine: line.toString('utf8') });
+        line.fill(SPACE);
+      }
+      start = end + 1;
+      lineNo++;
+    }
+  }
+  let cr = data.indexOf(CR);
+  if (cr !== -1) {
+    // Line numbers of the \r bytes: count newlines incrementally between hits.
+    let lineNo = 1;
+    let lineStart = 0;
+    let scanned = 0;
+    while (cr !== -1) {
+      let nl = data.indexOf(LF, scanned);
+      while (nl !== -1 && nl < cr) {
+        lineNo++;
+        lineStart = nl + 1;
+        nl = data.indexOf(LF, nl + 1);
+      }
+      scanned = lineStart;
+      let offsets = carriageReturns.get(lineNo);
+      if (!offsets) carriageReturns.set(lineNo, (offsets = []));
+      offsets.push(cr - lineStart);
+      data[cr] = TAB;
+      cr = data.indexOf(CR, cr + 1);
+    }
+  }
+  return { text: data, earlyRejects, carriageReturns };
+}
+
+/** Puts back the `\r` bytes that prepareLines turned into tabs, for a quarantined line's raw text. */
+export function restoreCarriageReturns(line: string, offsets: readonly number[] | undefined): string {
+  if (!offsets) return line;
+  const bytes = Buffer.from(line, 'utf8');
+  for (const offset of offsets) if (bytes[offset] === TAB) bytes[offset] = CR;
+  return bytes.toString('utf8');
+}
