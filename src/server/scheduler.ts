@@ -44,6 +44,7 @@ export class Scheduler<T = unknown> {
   #inFlight: Promise<void> | undefined;
   #seq = 0;
   #stopped = false;
+  readonly #counts = { ok: 0, failed: 0 };
 
   constructor(options: SchedulerOptions<T>) {
     if (!Number.isInteger(options.everyMs / 1000) || options.everyMs < 1000) {
@@ -60,6 +61,11 @@ export class Scheduler<T = unknown> {
   /** Most recent first. */
   runs(): readonly RunResult<T>[] {
     return [...this.#history].reverse();
+  }
+
+  /** Runs finished since start, by outcome (not capped like `runs()`). */
+  counts(): { ok: number; failed: number } {
+    return { ...this.#counts };
   }
 
   get running(): boolean {
@@ -148,6 +154,7 @@ export class Scheduler<T = unknown> {
     };
     if (record.ok) log.info({ event: 'run_finished', duration_ms: record.durationMs, result: record.result }, 'run finished');
     else log.error({ event: 'run_failed', duration_ms: record.durationMs, error: record.error }, 'run failed; will retry at the next tick');
+    this.#counts[record.ok ? 'ok' : 'failed']++;
     this.#history.push(record);
     if (this.#history.length > this.#keep) this.#history.splice(0, this.#history.length - this.#keep);
     this.#options.onRun?.(record);
