@@ -45,6 +45,8 @@ export interface BronzeFileRecord {
   readonly path: string;
   readonly size: number;
   readonly etag: string;
+  /** sha256 of the stored bytes, to tell a changed file from one merely touched. */
+  readonly sha256: string;
   readonly state: BronzeFileState;
   /** Set when failed, e.g. `corrupt_file`. */
   readonly reason?: string;

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { UserError } from '../errors.js';
 import { assertSafeKey, ObjectExistsError, type ObjectInfo, type Storage, type WriteOptions } from './storage.js';
 
-/** Temporary names start with this, so listings and other readers never mistake them for data. */
+/** Temporary names start with a dot and never end like data, so no reader mistakes them for data. */
 const TEMP_PREFIX = '.strata-tmp-';
 
 export class LocalStorage implements Storage {
@@ -44,7 +44,6 @@ export class LocalStorage implements Storage {
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
-      if (entry.name.startsWith(TEMP_PREFIX)) continue;
       const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
       // Symlinks are not followed: a link could lead out of the root.
       if (entry.isDirectory()) {

@@ -1,0 +1,208 @@
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Db } from '../db/duckdb.js';
+import { sqlString, sqlStringList } from '../db/sql.js';
+import { restoreCarriageReturns, type EarlyReject } from '../bronze/prepare-lines.js';
+import { emptyRejectCounts, REJECT_REASONS, type HourPartition, type RejectCounts, type RejectReason } from '../ledger/types.js';
+import { CLEANING_MACROS, classifySql } from './cleaning-sql.js';
+
+/** One bronze file, decompressed and prepared, waiting in a local text file. */
+export interface StagedFile {
+  readonly fileIdx: number;
+  readonly sourceFile: string;
+  readonly textPath: string;
+  readonly earlyRejects: readonly EarlyReject[];
+  readonly carriageReturns: ReadonlyMap<number, readonly number[]>;
+}
+
+export interface FileOutcome {
+  lines: number;
+  valid: number;
+  rejected: RejectCounts;
+  duplicates: number;
+}
+
+export interface WrittenPartition {
+  readonly partition: HourPartition;
+  readonly localPath: string;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+export interface StagingResult {
+  readonly outcomes: ReadonlyMap<number, FileOutcome>;
+  readonly partitions: readonly WrittenPartition[];
+  readonly quarantine?: { readonly localPath: string; readonly rows: number; readonly bytes: number };
+  readonly extraFields: readonly string[];
+}
+
+const lineReader = (file: string): string =>
+  // One VARCHAR column per line: a NUL delimiter and no quote never split a prepared line.
+  `read_csv(${sqlString(file)}, columns = {'line': 'VARCHAR'}, delim = chr(0), quote = '', escape = '', header = false, ` +
+  `new_line = '\\n', auto_detect = false, strict_mode = false, max_line_size = 67108864, buffer_size = 134217728)`;
+
+/**
+ * A run's working database, on local disk: every line of every file of the run lands here,
+ * classified, before anything is written to the warehouse. Memory stays bounded (DuckDB spills
+ * to disk), and dedup sees the whole run at once: first occurrence by (file, line) wins.
+ */
+export class RunStaging {
+  private constructor(
+    private readonly db: Db,
+    private readonly dir: string,
+    private readonly runId: string,
+  ) {}
+
+  static async open(dir: string, runId: string, memoryLimit = process.env.STRATA_MEMORY_LIMIT ?? '1GB'): Promise<RunStaging> {
+    await mkdir(dir, { recursive: true });
+    const db = await Db.open({ path: path.join(dir, 'stage.duckdb'), memoryLimit, tempDirectory: path.join(dir, 'spill') });
+    await db.run(`SET preserve_insertion_order = false`);
+    await db.run(CLEANING_MACROS);
+    await db.run(`
+      CREATE TABLE run_files (file_idx INTEGER, source_file VARCHAR);
+      CREATE TABLE staged (
+        file_idx INTEGER, line_no BIGINT, reason VARCHAR, raw_line VARCHAR, event_id VARCHAR, event_time TIMESTAMP,
+        user_id VARCHAR, session_id VARCHAR, event_type VARCHAR, product_id VARCHAR, category VARCHAR,
+        search_query VARCHAR, price DECIMAL(12, 2), quantity INTEGER, revenue DECIMAL(18, 2), extras VARCHAR,
+        extra_keys VARCHAR[]);`);
+    return new RunStaging(db, dir, runId);
+  }
+
+  /** Classifies every line of these files (SPEC §3) into the staging table. */
+  async add(files: readonly StagedFile[]): Promise<void> {
+    if (files.length === 0) return;
+    const sources = files.map((f) => `SELECT ${f.fileIdx} AS file_idx, line_no, line FROM ${lineReader(f.textPath)} WITH ORDINALITY AS u(line, line_no)`);
+    await this.db.run(`INSERT INTO run_files VALUES ${files.map((f) => `(${f.fileIdx}, ${sqlString(f.sourceFile)})`).join(', ')}`);
+    await this.db.run(`INSERT INTO staged ${classifySql(`(${sources.join(' UNION ALL ')})`)}`);
+    for (const file of files) {
+      for (const reject of file.earlyRejects) {
+        await this.db.all(`INSERT INTO staged (file_idx, line_no, reason, raw_line) VALUES ($1, $2, 'malformed_json', $3)`, [
+          file.fileIdx,
+          reject.lineNo,
+          reject.rawLine,
+        ]);
+      }
+      if (file.carriageReturns.size > 0) await this.#restoreCarriageReturns(file);
+    }
+  }
+
+  async #restoreCarriageReturns(file: StagedFile): Promise<void> {
+    const rows = await this.db.all(
+      `SELECT line_no, raw_line FROM staged WHERE file_idx = ${file.fileIdx} AND reason IS NOT NULL AND raw_line IS NOT NULL`,
+    );
+    for (const row of rows) {
+      const lineNo = Number(row.line_no);
+      const offsets = file.carriageReturns.get(lineNo);
+      if (!offsets) continue;
+      await this.db.all(`UPDATE staged SET raw_line = $1 WHERE file_idx = $2 AND line_no = $3`, [
+        restoreCarriageReturns(String(row.raw_line), offsets),
+        file.fileIdx,
+        lineNo,
+      ]);
+    }
+  }
+
+  /**
+   * Decides duplicates against this run and against committed silver (`silverFiles`), then
+   * writes one Parquet file per touched hour and one quarantine file into `outDir`.
+   */
+  async finish(silverFiles: readonly string[], outDir: string, ingestedAt: Date): Promise<StagingResult> {
+    const db = this.db;
+    const heldBefore = silverFiles.length
+      ? `SELECT DISTINCT event_id FROM read_parquet(${sqlStringList(silverFiles)}) WHERE event_id IN (SELECT event_id FROM staged WHERE reason IS NULL)`
+      : `SELECT NULL::VARCHAR AS event_id WHERE false`;
+    await db.run(`CREATE TABLE held AS ${heldBefore}`);
+    await db.run(`
+      CREATE TABLE verdict AS
+      SELECT file_idx, line_no,
+        row_number() OVER (PARTITION BY event_id ORDER BY file_idx, line_no) > 1
+          OR event_id IN (SELECT event_id FROM held) AS dup
+      FROM staged WHERE reason IS NULL`);
+
+    const outcomes = new Map<number, FileOutcome>();
+    const outcome = (fileIdx: number): FileOutcome => {
+      let o = outcomes.get(fileIdx);
+      if (!o) outcomes.set(fileIdx, (o = { lines: 0, valid: 0, rejected: emptyRejectCounts(), duplicates: 0 }));
+      return o;
+    };
+    for (const row of await db.all(`SELECT file_idx, reason, count(*) AS n FROM staged WHERE reason IS NOT NULL GROUP BY ALL`)) {
+      const reason = String(row.reason) as RejectReason;
+      if (!REJECT_REASONS.includes(reason)) throw new Error(`unexpected reject reason ${reason}`);
+      outcome(Number(row.file_idx)).rejected[reason] += Number(row.n);
+    }
+    for (const row of await db.all(`SELECT file_idx, count(*) FILTER (WHERE dup) AS dups, count(*) FILTER (WHERE NOT dup) AS valid FROM verdict GROUP BY ALL`)) {
+      const o = outcome(Number(row.file_idx));
+      o.duplicates = Number(row.dups);
+      o.valid = Number(row.valid);
+    }
+    for (const row of await db.all(`SELECT file_idx, count(*) AS n FROM staged GROUP BY ALL`)) outcome(Number(row.file_idx)).lines = Number(row.n);
+
+    const eventsDir = path.join(outDir, 'events');
+    await mkdir(outDir, { recursive: true });
+    const written = await db.all(`
+      COPY (
+        SELECT s.event_id, s.event_time, s.user_id, s.session_id, s.event_type, s.product_id, s.category,
+          s.search_query, s.price, s.quantity, s.revenue, CAST(s.event_time AS DATE) AS event_date, s.extras,
+          f.source_file, s.line_no AS source_line, ${sqlString(this.runId)} AS run_id,
+          CAST(year(s.event_time) AS INTEGER) AS "year", CAST(month(s.event_time) AS INTEGER) AS "month",
+          CAST(day(s.event_time) AS INTEGER) AS "day", CAST(hour(s.event_time) AS INTEGER) AS "hour"
+        FROM staged s JOIN verdict v USING (file_idx, line_no) JOIN run_files f USING (file_idx)
+        WHERE NOT v.dup
+        ORDER BY s.event_time
+      ) TO ${sqlString(eventsDir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY ("year", "month", "day", "hour"),
+        WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN 'part-{i}', RETURN_STATS true)`);
+    const partitions = await collectPartitions(eventsDir, written);
+
+    const rejectedRows = [...outcomes.values()].reduce((n, o) => n + sumCounts(o.rejected), 0);
+    let quarantine: StagingResult['quarantine'];
+    if (rejectedRows > 0) {
+      const localPath = path.join(outDir, 'quarantine.parquet');
+      await db.run(`
+        COPY (
+          SELECT f.source_file, s.line_no AS source_line, s.reason, s.raw_line, ${sqlString(this.runId)} AS run_id,
+            CAST(${sqlString(ingestedAt.toISOString().replace('Z', ''))} AS TIMESTAMP) AS ingested_at
+          FROM staged s JOIN run_files f USING (file_idx)
+          WHERE s.reason IS NOT NULL ORDER BY s.file_idx, s.line_no
+        ) TO ${sqlString(localPath)} (FORMAT parquet, COMPRESSION zstd)`);
+      quarantine = { localPath, rows: rejectedRows, bytes: (await stat(localPath)).size };
+    }
+    const extraFields = (
+      await db.all(`SELECT DISTINCT unnest(s.extra_keys) AS k FROM staged s JOIN verdict v USING (file_idx, line_no) WHERE NOT v.dup ORDER BY 1`)
+    ).map((r) => String(r.k));
+    return { outcomes, partitions, quarantine, extraFields };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  get directory(): string {
+    return this.dir;
+  }
+}
+
+export function sumCounts(counts: RejectCounts): number {
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
+/** Finds DuckDB's partition folders (year=2025/month=7/...) and checks there is one file each. */
+async function collectPartitions(eventsDir: string, stats: readonly Record<string, unknown>[]): Promise<WrittenPartition[]> {
+  const rowsByFile = new Map<string, number>();
+  for (const s of stats) rowsByFile.set(path.resolve(String(s.filename)), Number(s.count));
+  const out: WrittenPartition[] = [];
+  const files = await readdir(eventsDir, { recursive: true }).catch(() => [] as string[]);
+  const seen = new Set<string>();
+  for (const rel of files.map(String).filter((f) => f.endsWith('.parquet')).sort()) {
+    const m = /year=(\d+)[\\/]month=(\d+)[\\/]day=(\d+)[\\/]hour=(\d+)[\\/]/.exec(rel);
+    if (!m) throw new Error(`unexpected file in staging output: ${rel}`);
+    const partition = { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]), hour: Number(m[4]) };
+    const id = `${partition.year}-${partition.month}-${partition.day}-${partition.hour}`;
+    if (seen.has(id)) throw new Error(`DuckDB wrote more than one file for hour ${id}; strata promises one per run`);
+    seen.add(id);
+    const localPath = path.join(eventsDir, rel);
+    const rows = rowsByFile.get(path.resolve(localPath));
+    if (rows === undefined) throw new Error(`no row count for ${rel}`);
+    out.push({ partition, localPath, rows, bytes: (await stat(localPath)).size });
+  }
+  return out;
+}
