@@ -1,5 +1,74 @@
 import type { Command } from 'commander';
+import { ensureCatalog } from '../catalog/refresh-catalog.js';
+import { resolveRoots } from '../config.js';
+import { QUERIES, QUERY_NAMES, parseLimit, parseQueryName, parseTimeRange, runBusinessQuery } from '../queries/run-query.js';
+import { runReadOnlySql, type SqlResult } from '../queries/run-sql.js';
+import { openStorage } from '../storage/open-storage.js';
+import { formatResult, parseFormat, type OutputColumn, type ResultSet } from './output.js';
+import { runCommand } from './run-command.js';
 
-export function registerQuery(_program: Command): void {
-  // Filled in by the issue that owns this command.
+interface QueryOptions {
+  warehouse?: string;
+  from?: string;
+  to?: string;
+  limit?: string;
+  format: string;
+}
+
+export function registerQuery(program: Command): void {
+  program
+    .command('query')
+    .description(`run a business query: ${QUERY_NAMES.join(', ')}`)
+    .argument('<name>', `one of ${QUERY_NAMES.join(', ')}`)
+    .option('--warehouse <uri>', 'warehouse root (env STRATA_WAREHOUSE, default ./data/warehouse)')
+    .option('--from <time>', 'from this event time, inclusive (ISO date or timestamp; UTC unless it has an offset)')
+    .option('--to <time>', 'up to this event time, exclusive')
+    .option('--limit <n>', 'top_products: how many products (default 10)')
+    .option('--format <format>', 'table, csv or json', 'table')
+    .action(
+      runCommand(async (nameText: string, options: QueryOptions) => {
+        // Every input is checked before the warehouse is touched.
+        const name = parseQueryName(nameText);
+        const format = parseFormat(options.format);
+        parseTimeRange(options);
+        const limit = parseLimit(options.limit);
+        const warehouse = await openStorage(resolveRoots(options).warehouse);
+        const rows = await runBusinessQuery(warehouse, name, { from: options.from, to: options.to, limit });
+        // A reader keeps the catalog in step with the log; for a remote warehouse that would copy
+        // every file, so only `sql` and `etl` do it there.
+        if (warehouse.localPath('') !== undefined) await ensureCatalog(warehouse);
+        const columns: OutputColumn[] = QUERIES[name].columns.map((c) => ({
+          name: c.name,
+          kind: c.kind === 'text' ? 'text' : c.kind === 'money' ? 'money' : 'number',
+        }));
+        const result: ResultSet = { columns, rows: rows.map((row) => columns.map((c) => row[c.name] ?? null)) };
+        process.stdout.write(formatResult(result, format, { tty: process.stdout.isTTY }));
+      }),
+    );
+
+  program
+    .command('sql')
+    .description('run one read-only SQL query on the catalog (tables: events, quarantine, bronze_events, runs, files, data_files)')
+    .argument('<query>', 'a single SELECT')
+    .option('--warehouse <uri>', 'warehouse root (env STRATA_WAREHOUSE, default ./data/warehouse)')
+    .option('--format <format>', 'table, csv or json', 'table')
+    .action(
+      runCommand(async (query: string, options: { warehouse?: string; format: string }) => {
+        const format = parseFormat(options.format);
+        const warehouse = await openStorage(resolveRoots(options).warehouse);
+        const result = await runReadOnlySql(warehouse, query);
+        process.stdout.write(formatResult(sqlResultSet(result), format, { tty: process.stdout.isTTY }));
+      }),
+    );
+}
+
+const NUMBER_TYPES = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'FLOAT', 'DOUBLE']);
+const EXACT_TYPES = new Set(['BIGINT', 'UBIGINT', 'HUGEINT', 'UHUGEINT', 'DECIMAL']);
+
+function sqlResultSet(result: SqlResult): ResultSet {
+  const columns: OutputColumn[] = result.columns.map((c) => ({
+    name: c.name,
+    kind: NUMBER_TYPES.has(c.type) ? 'number' : EXACT_TYPES.has(c.type) ? 'exact' : 'text',
+  }));
+  return { columns, rows: result.rows as ResultSet['rows'] };
 }

@@ -1,0 +1,27 @@
+import type { BusinessQuery } from './query-def.js';
+
+export interface HourlyRevenueRow {
+  /** `YYYY-MM-DDTHH:00:00Z` */
+  readonly hour: string;
+  readonly purchases: number;
+  readonly revenue: number;
+}
+
+/** Every UTC hour with at least one purchase: purchase events and their revenue (exact sum). */
+export const hourlyRevenue: BusinessQuery = {
+  name: 'hourly_revenue',
+  description: 'purchases and revenue per UTC hour',
+  columns: [
+    { name: 'hour', kind: 'text' },
+    { name: 'purchases', kind: 'count' },
+    { name: 'revenue', kind: 'money' },
+  ],
+  sql: () => `
+    SELECT strftime(date_trunc('hour', event_time), '%Y-%m-%dT%H:00:00Z') AS hour,
+           count(*) AS purchases,
+           CAST(coalesce(sum(revenue), 0) AS VARCHAR) AS revenue
+    FROM events
+    WHERE event_type = 'purchase'
+    GROUP BY 1
+    ORDER BY 1`,
+};
