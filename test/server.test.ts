@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,7 +81,6 @@ const fakeQueries: QueryService = {
   async status() {
     return { files: { committed: 2 }, bronze_waiting: 4 };
   },
-  waiting: () => ({ files: 4, oldestLagSeconds: 42.5 }),
 };
 
 const fakeRuns: RunResult[] = [
@@ -104,8 +103,16 @@ describe('server app (no network)', () => {
   beforeAll(async () => {
     const t = await tempDir();
     cleanup = t.cleanup;
-    const warehouse = await handWarehouse(t.dir);
-    app = createApp({ warehouse, queries: fakeQueries, scheduler: fakeScheduler, logger: pino({ level: 'silent' }) });
+    const warehouse = await handWarehouse(path.join(t.dir, 'warehouse'));
+    const bronze = new LocalStorage(path.join(t.dir, 'bronze'));
+    const minute = path.join(t.dir, 'bronze/year=2026/month=03/day=01/hour=12/minute=05');
+    await mkdir(minute, { recursive: true });
+    for (const [name, ageSeconds] of [['b.jsonl.gz', 30], ['a.jsonl.gz', 90], ['c.jsonl.gz.tmp', 500]] as const) {
+      await writeFile(path.join(minute, name), '');
+      const at = new Date(Date.now() - ageSeconds * 1000);
+      await utimes(path.join(minute, name), at, at);
+    }
+    app = createApp({ warehouse, bronze, queries: fakeQueries, scheduler: fakeScheduler, logger: pino({ level: 'silent' }) });
   });
   afterAll(() => cleanup());
 
@@ -130,6 +137,7 @@ describe('server app (no network)', () => {
     expect(runs.ledger).toMatchObject({ version: 1, runs: [{ run_id: 'run-a', rejected: 3 }] });
     expect(await (await get('/api/extent')).json()).toEqual({ from: '2026-03-01T09:00:00Z', to: '2026-03-01T12:00:00Z' });
     expect(await (await get('/api/version')).json()).toEqual({ version: 1, last_run_seq: 2 });
+    expect(await (await get('/api/backlog')).json()).toMatchObject({ files: 2, oldest_file: 'year=2026/month=03/day=01/hour=12/minute=05/a.jsonl.gz' });
   });
 
   it('counts quarantined lines by reason and samples them from the Parquet files', async () => {
@@ -158,8 +166,9 @@ describe('server app (no network)', () => {
     expect(metrics.get('strata_events_rejected_total{reason="bad_price"}')).toBe(2);
     expect(metrics.get('strata_events_rejected_total{reason="missing_id"}')).toBe(0);
     expect(metrics.get('strata_run_duration_seconds')).toBe(1.5);
-    expect(metrics.get('strata_bronze_files_waiting')).toBe(4);
-    expect(metrics.get('strata_bronze_oldest_waiting_lag_seconds')).toBe(42.5);
+    expect(metrics.get('strata_bronze_files_waiting')).toBe(2);
+    expect(metrics.get('strata_bronze_oldest_waiting_lag_seconds')).toBeGreaterThanOrEqual(90);
+    expect(metrics.get('strata_bronze_oldest_waiting_lag_seconds')).toBeLessThan(120);
     expect(metrics.get('strata_silver_rows')).toBe(6);
     expect(metrics.get('strata_quarantine_rows')).toBe(3);
     expect(metrics.get('strata_scheduled_runs_total{outcome="failed"}')).toBe(1);

@@ -4,6 +4,7 @@ import { parsePositiveInt } from '../config.js';
 import { UserError, errorMessage } from '../errors.js';
 import type { RunRecord } from '../ledger/types.js';
 import type { Storage } from '../storage/storage.js';
+import { bronzeBacklog, type Backlog } from './backlog.js';
 import { LedgerView } from './ledger-view.js';
 import { ledgerMetrics, renderMetrics } from './metrics.js';
 import { quarantineReasons, quarantineSample } from './quarantine.js';
@@ -22,6 +23,8 @@ export interface RunSource {
 
 export interface AppOptions {
   readonly warehouse: Storage;
+  /** Without it, nothing is known about files waiting in bronze. */
+  readonly bronze?: Storage;
   readonly queries: QueryService;
   readonly scheduler?: RunSource;
   readonly logger?: Logger;
@@ -36,7 +39,7 @@ const MAX_SAMPLE = 1000;
  * anything; SQL is served only when the query service offers it (serve --sql), read-only.
  */
 export function createApp(options: AppOptions): Hono {
-  const { warehouse, queries, scheduler, logger } = options;
+  const { warehouse, bronze, queries, scheduler, logger } = options;
   const ledger = new LedgerView(warehouse);
   const started = Date.now();
   const app = new Hono();
@@ -80,6 +83,10 @@ export function createApp(options: AppOptions): Hono {
     return c.json({ from: iso(Math.min(...hours)), to: iso(Math.max(...hours) + 3_600_000) });
   });
 
+  const backlog = async (): Promise<Backlog | null> => (bronze ? bronzeBacklog(bronze, await ledger.snapshot()) : null);
+
+  app.get('/api/backlog', async (c) => c.json(await backlog()));
+
   app.get('/api/runs', async (c) => {
     const snapshot = await ledger.snapshot();
     const recent = snapshot.runs.slice(-(options.ledgerRuns ?? 20)).reverse();
@@ -108,12 +115,11 @@ export function createApp(options: AppOptions): Hono {
   });
 
   app.get('/metrics', async (c) => {
-    const [snapshot, status] = await Promise.all([ledger.snapshot(), queries.status()]);
-    const waiting = queries.waiting(status);
+    const [snapshot, waiting] = await Promise.all([ledger.snapshot(), backlog()]);
     const body = renderMetrics({
       ...ledgerMetrics(snapshot),
       bronzeFilesWaiting: waiting?.files ?? null,
-      bronzeOldestWaitingLagSeconds: waiting?.oldestLagSeconds ?? null,
+      bronzeOldestWaitingLagSeconds: waiting?.oldest_lag_seconds ?? null,
       ...(scheduler ? { scheduledRuns: scheduler.counts() } : {}),
     });
     return c.body(body, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });

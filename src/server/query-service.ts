@@ -18,8 +18,6 @@ export interface QueryService {
   query(name: string, range: RangeParams): Promise<QueryRow[]>;
   /** Exactly the object `strata status --json` prints. */
   status(): Promise<unknown>;
-  /** Bronze files not processed yet and the age of the oldest, from the status; null if unknown. */
-  waiting(status: unknown): { files: number; oldestLagSeconds: number } | null;
   /** Read-only SQL, when the server was started with --sql. */
   sql?(text: string): Promise<unknown>;
 }
