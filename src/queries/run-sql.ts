@@ -59,7 +59,7 @@ async function assertReadOnly(db: Db, sql: string): Promise<void> {
     const innerKinds = inner === undefined ? [] : await userSql(() => db.statementKinds(inner));
     if (innerKinds.length === 1 && innerKinds[0] === ALLOWED) return;
   }
-  throw new UserError(`sql: only read-only queries are allowed (a single SELECT), this is ${article(kind)} ${kind} statement`);
+  throw new UserError(`sql: only read-only queries are allowed (a single SELECT), this is ${article(kind)} ${kind.replaceAll('_', ' ')} statement`);
 }
 
 function article(word: string): string {
