@@ -40,14 +40,21 @@ export async function supportsConditionalPut(client: S3Client, bucket: string, p
  * Runs a write sent with `If-None-Match: *`, mapping 412 to ObjectExistsError. A 409
  * (ConditionalRequestConflict: another conditional write to the key was in flight) is retried, as
  * AWS advises; the retry then either succeeds or meets the winner's object and gets 412.
+ *
+ * A 412 on a request the SDK had to resend may be our own first attempt having landed (its answer
+ * lost on the way back); `isOurs` then tells whether the object there is the one we wrote.
  */
-export async function putIfNoneMatch(key: string, put: () => Promise<unknown>): Promise<void> {
+export async function putIfNoneMatch(key: string, put: () => Promise<unknown>, isOurs?: () => Promise<boolean>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await put();
       return;
     } catch (err) {
-      if (isPreconditionFailed(err)) throw new ObjectExistsError(key);
+      if (isPreconditionFailed(err)) {
+        const resent = ((err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) > 1 || attempt > 1;
+        if (resent && isOurs !== undefined && (await isOurs())) return;
+        throw new ObjectExistsError(key);
+      }
       if (!isConditionalConflict(err)) throw err;
       if (attempt >= 5) throw new ObjectExistsError(key);
       await sleep(jitter(attempt));

@@ -111,7 +111,8 @@ export class S3Storage implements Storage {
     const fullKey = this.#fullKey(key);
     const put = (ifNoneMatch: boolean) =>
       this.#client.send(new PutObjectCommand({ Bucket: this.#location.bucket, Key: fullKey, Body: bytes, IfNoneMatch: ifNoneMatch ? '*' : undefined }));
-    await this.#put('write', key, put, options);
+    const isOurs = () => this.readBytes(key).then((there) => there.equals(bytes), () => false);
+    await this.#put('write', key, put, options, isOurs);
   }
 
   async writeFile(key: string, localPath: string, options: WriteOptions = {}): Promise<void> {
@@ -161,6 +162,10 @@ export class S3Storage implements Storage {
    */
   async move(from: string, to: string): Promise<void> {
     const source = this.#fullKey(from);
+    if (from === to) {
+      if ((await this.stat(from)) === undefined) throw noSuchObject(this.#objectUri(from));
+      return;
+    }
     const input = { Bucket: this.#location.bucket, Key: this.#fullKey(to), CopySource: copySource(this.#location.bucket, source) };
     try {
       await this.#client.send(new CopyObjectCommand(input));
@@ -183,12 +188,18 @@ export class S3Storage implements Storage {
   }
 
   /** A PUT or upload, made exclusive when asked: natively when the server can, with claims when not. */
-  async #put(operation: string, key: string, put: (ifNoneMatch: boolean) => Promise<unknown>, options: WriteOptions): Promise<void> {
+  async #put(
+    operation: string,
+    key: string,
+    put: (ifNoneMatch: boolean) => Promise<unknown>,
+    options: WriteOptions,
+    isOurs?: () => Promise<boolean>,
+  ): Promise<void> {
     try {
       if (!options.ifNotExists) {
         await put(false);
       } else if (await this.#hasConditionalPut()) {
-        await putIfNoneMatch(key, () => put(true));
+        await putIfNoneMatch(key, () => put(true), isOurs);
       } else {
         await createWithClaims(this.#client, this.#location.bucket, this.#fullKey(key), key, () => put(false));
       }

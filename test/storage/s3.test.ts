@@ -30,13 +30,9 @@ let roots = 0;
 runStorageSuite(
   's3 (s3rver)',
   async () => {
+    // A fresh prefix per test; the server's folder goes away in afterAll.
     const storage = S3Storage.fromUri(`s3://${BUCKET}/suite/t${++roots}-${randomBytes(3).toString('hex')}`);
-    return {
-      storage,
-      async cleanup() {
-        for (const object of await collect(storage.list(''))) await storage.delete(object.key);
-      },
-    };
+    return { storage, cleanup: async () => undefined };
   },
   {
     missingRoot: async () => S3Storage.fromUri('s3://no-such-bucket/some/prefix'),

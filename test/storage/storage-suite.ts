@@ -326,6 +326,12 @@ export function runStorageSuite(name: string, newStorage: () => Promise<StorageF
         expect(await keysOf('')).toEqual(['events/year=2024/part.parquet']);
       });
 
+      it('keeps an object moved onto its own key', async () => {
+        await storage.write('same', 'kept');
+        await storage.move('same', 'same');
+        expect((await storage.readBytes('same')).toString()).toBe('kept');
+      });
+
       it('fails with ENOENT when moving a missing key', async () => {
         await expect(storage.move('missing', 'elsewhere')).rejects.toMatchObject({ code: 'ENOENT' });
         expect(await storage.stat('elsewhere')).toBeUndefined();
