@@ -28,6 +28,7 @@ beforeAll(async () => {
     path: p,
     size: 10,
     etag: 'x',
+    sha256: '',
     state,
     runId,
     lines: 3,
@@ -58,6 +59,7 @@ beforeAll(async () => {
   await mkdir(path.join(bronzeDir, path.dirname(BRONZE_KEY)), { recursive: true });
   await writeFile(path.join(bronzeDir, BRONZE_KEY), gzipSync(`${lines.join('\n')}\n`));
   await writeFile(path.join(bronzeDir, path.dirname(BRONZE_KEY), 'ignored.jsonl.gz.tmp'), 'partial');
+  await writeFile(path.join(bronzeDir, path.dirname(BRONZE_KEY), '.being-written.jsonl.gz'), 'partial, not gzip');
 
   const warehouse = new LocalStorage(warehouseDir);
   await refreshCatalog(warehouse, new LocalStorage(bronzeDir), await readSnapshot(warehouse));

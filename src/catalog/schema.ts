@@ -84,9 +84,9 @@ export function quarantineRelationSql(paths: readonly string[]): string {
   return `SELECT ${castList(QUARANTINE_COLUMNS)} FROM read_parquet(${sqlStringList(paths)}, hive_partitioning = false)`;
 }
 
-/** The glob of complete bronze files under a local bronze root (SPEC §1 layout). */
+/** The glob of complete bronze files under a local bronze root (SPEC §1 layout; dot-named temporaries excluded). */
 export function bronzeGlob(root: string): string {
-  return `${root.replace(/\/+$/, '')}/year=*/month=*/day=*/hour=*/minute=*/*.jsonl.gz`;
+  return `${root.replace(/\/+$/, '')}/year=*/month=*/day=*/hour=*/minute=*/[!.]*.jsonl.gz`;
 }
 
 /**

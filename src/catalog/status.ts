@@ -1,3 +1,5 @@
+import { listBronze } from '../bronze/list-bronze.js';
+import { hashStored } from '../bronze/read-bronze.js';
 import { readSnapshot } from '../ledger/log.js';
 import { REJECT_REASONS, emptyRejectCounts, type RejectCounts, type RunRecord } from '../ledger/types.js';
 import type { Storage } from '../storage/storage.js';
@@ -20,7 +22,7 @@ export interface StatusReport {
   /** Complete bronze files not in the ledger, in path order (at most 100 listed; `files.waiting` counts all). */
   readonly waiting_files: readonly string[];
   readonly failed_files: readonly { readonly path: string; readonly reason: string | null; readonly detail: string | null }[];
-  /** Bronze files whose size or etag differs from what the ledger recorded: reported, never reprocessed. */
+  /** Bronze files whose content differs from what the ledger recorded: reported, never reprocessed. */
   readonly changed_files: readonly string[];
 }
 
@@ -41,7 +43,6 @@ export interface RunSummary {
 
 const LISTED_WAITING = 100;
 const LISTED_RUNS = 10;
-const BRONZE_FILE = /(^|\/)[^/]+\.jsonl\.gz$/;
 
 function summarizeRun(run: RunRecord): RunSummary {
   return {
@@ -97,11 +98,13 @@ export async function readStatus(bronze: Storage | undefined, warehouse: Storage
   if (bronze) {
     waiting = [];
     changed = [];
-    for await (const object of bronze.list('')) {
-      if (!BRONZE_FILE.test(object.key)) continue;
+    // The same rule as etl: another size is a change; another etag is one only if the bytes
+    // hash differently (a touched file is not a changed one).
+    for (const object of await listBronze(bronze)) {
       const record = snapshot.files.get(object.key);
       if (!record) waiting.push(object.key);
-      else if (record.size !== object.size || record.etag !== object.etag) changed.push(object.key);
+      else if (record.size !== object.size) changed.push(object.key);
+      else if (record.etag !== object.etag && record.sha256 && (await hashStored(bronze, object.key)) !== record.sha256) changed.push(object.key);
     }
   }
 
