@@ -21,9 +21,9 @@ import { UserError } from '../errors.js';
  *                               exponential backoff with jitter).
  *
  *   With a custom endpoint, strata sends checksums only where S3 requires them (set
- *   AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_SUPPORTED to change that), and checks once whether the
- *   server honours `If-None-Match: *` on PUT; if it does not, exclusive creates (ledger commits)
- *   fall back to a slower claim protocol (see s3-exclusive.ts).
+ *   AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_SUPPORTED to change that). On its first exclusive write
+ *   (a ledger commit) a process checks whether the server honours `If-None-Match: *` on PUT, as
+ *   AWS S3 does; if not (s3rver), exclusive writes use a slower claim protocol (s3-exclusive.ts).
  */
 
 export interface S3Location {

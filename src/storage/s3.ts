@@ -39,6 +39,7 @@ export class S3Storage implements Storage {
   readonly #base: string;
   #conditionalPut: Promise<boolean> | undefined;
 
+  /** `env` holds strata's own variables (STRATA_S3_*); the SDK reads its own from process.env. */
   static fromUri(uri: string, env: NodeJS.ProcessEnv = process.env): S3Storage {
     const settings = s3Settings(env);
     return new S3Storage(uri, parseS3Uri(uri), settings, createS3Client(settings, env));
@@ -116,8 +117,8 @@ export class S3Storage implements Storage {
   }
 
   async writeFile(key: string, localPath: string, options: WriteOptions = {}): Promise<void> {
-    await stat(localPath); // a missing source fails here, before anything is sent
     const fullKey = this.#fullKey(key);
+    await stat(localPath); // a missing source fails here, before anything is sent
     // Upload sends one PUT for small files and a multipart upload above PART_SIZE; the object
     // appears only when the upload completes (and a failed one is aborted), so it stays atomic.
     // With ifNoneMatch, the condition rides on the PUT or on CompleteMultipartUpload.
@@ -209,9 +210,12 @@ export class S3Storage implements Storage {
     }
   }
 
-  /** AWS S3 has conditional PUT; another endpoint is asked once, on the first exclusive write. */
+  /**
+   * Asked once, on the first exclusive write, even of AWS (which has it since 2024): an endpoint
+   * can also come from ~/.aws/config, and a server that ignores the header would silently lose
+   * exclusivity. Three small requests per process.
+   */
   #hasConditionalPut(): Promise<boolean> {
-    if (!this.#settings.customEndpoint) return Promise.resolve(true);
     this.#conditionalPut ??= supportsConditionalPut(
       this.#client,
       this.#location.bucket,
