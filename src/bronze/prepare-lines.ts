@@ -21,6 +21,8 @@ const TAB = 0x09;
 const SPACE = 0x20;
 const NUL = 0x00;
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+/** Keeps a leading byte-order mark (Buffer#toString drops it) and turns bad bytes into U+FFFD. */
+const RAW_DECODER = new TextDecoder('utf-8', { ignoreBOM: true, fatal: false });
 
 /**
  * DuckDB's CSV reader (our fastest way to get raw lines with their numbers) splits on a lone
@@ -43,7 +45,7 @@ export function prepareLines(data: Buffer): PreparedText {
       if (end === -1) end = data.length;
       const line = data.subarray(start, end);
       if (line.length > 0 && (!isUtf8(line) || line.indexOf(NUL) !== -1 || (line[0] === 0xef && line.subarray(0, 3).equals(BOM)))) {
-        earlyRejects.push({ lineNo, rawLine: line.toString('utf8') });
+        earlyRejects.push({ lineNo, rawLine: RAW_DECODER.decode(line) });
         line.fill(SPACE);
       }
       start = end + 1;
@@ -79,5 +81,5 @@ export function restoreCarriageReturns(line: string, offsets: readonly number[] 
   if (!offsets) return line;
   const bytes = Buffer.from(line, 'utf8');
   for (const offset of offsets) if (bytes[offset] === TAB) bytes[offset] = CR;
-  return bytes.toString('utf8');
+  return RAW_DECODER.decode(bytes);
 }

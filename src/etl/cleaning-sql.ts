@@ -13,20 +13,27 @@ const list = (items: readonly string[]): string => `[${items.map((s) => `'${s}'`
 const LENIENT_JSON = `'(?i)nan|inf|,[ \\t\\n\\r]*[\\]}]'`;
 const JSON_STRING = `'"(?:[^"\\\\]|\\\\.)*"'`;
 
-/** Helper macros; created once per connection. */
+/**
+ * Helper macros; created once per connection. A value `v` is the raw JSON text of one field as
+ * DuckDB re-serialised it (JSON null and absent are both SQL NULL). Its type shows in its first
+ * character, and a string needs decoding only when it holds a backslash, which keeps the
+ * per-field cost to string operations instead of another JSON parse.
+ */
 export const CLEANING_MACROS = `
 CREATE OR REPLACE TEMP MACRO strata_trim(s) AS trim(s, ${WS});
-CREATE OR REPLACE TEMP MACRO strata_str(v) AS CASE WHEN json_type(v) = 'VARCHAR' THEN v ->> '$' END;
+CREATE OR REPLACE TEMP MACRO strata_is_str(v) AS starts_with(v, '"');
+CREATE OR REPLACE TEMP MACRO strata_is_num(v) AS (v[1] BETWEEN '0' AND '9' OR v[1] = '-');
+CREATE OR REPLACE TEMP MACRO strata_str(v) AS CASE WHEN strata_is_str(v)
+  THEN CASE WHEN contains(v, '\\') THEN v ->> '$' ELSE v[2:-2] END END;
 CREATE OR REPLACE TEMP MACRO strata_id(v) AS CASE
-  WHEN json_type(v) = 'VARCHAR' THEN nullif(strata_trim(v ->> '$'), '')
-  WHEN regexp_full_match(CAST(v AS VARCHAR), '-?[0-9]+') THEN CAST(v AS VARCHAR) END;
-CREATE OR REPLACE TEMP MACRO strata_norm(v) AS CASE WHEN json_type(v) = 'VARCHAR'
-  THEN nullif(lower(strata_trim(regexp_replace(v ->> '$', '[ \\t\\n\\r\\x0b\\x0c]+', ' ', 'g'))), '') END;
-CREATE OR REPLACE TEMP MACRO strata_absent(v) AS v IS NULL OR json_type(v) = 'NULL';
+  WHEN strata_is_str(v) THEN nullif(strata_trim(strata_str(v)), '')
+  WHEN strata_is_num(v) AND regexp_full_match(v, '-?[0-9]+') THEN CAST(v AS VARCHAR) END;
+CREATE OR REPLACE TEMP MACRO strata_norm(v) AS CASE WHEN strata_is_str(v)
+  THEN nullif(lower(strata_trim(regexp_replace(strata_str(v), '[ \\t\\n\\r\\x0b\\x0c]+', ' ', 'g'))), '') END;
 CREATE OR REPLACE TEMP MACRO strata_num(v) AS CASE
-  WHEN json_type(v) IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN CAST(v AS VARCHAR)
-  WHEN json_type(v) = 'VARCHAR' AND regexp_full_match(strata_trim(v ->> '$'), '[+-]?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?')
-    THEN strata_trim(v ->> '$') END;
+  WHEN strata_is_num(v) THEN CAST(v AS VARCHAR)
+  WHEN strata_is_str(v) AND regexp_full_match(strata_trim(strata_str(v)), '[+-]?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?')
+    THEN strata_trim(strata_str(v)) END;
 `;
 
 /**
@@ -37,7 +44,8 @@ export function classifySql(source: string): string {
   return `
 WITH nonblank AS (
   SELECT file_idx, line_no, line FROM ${source}
-  WHERE line IS NOT NULL AND NOT regexp_full_match(line, '[ \\t\\n\\r\\x0b\\x0c]*')
+  -- JSON lines start with '{': look at the first character before trimming the whole line.
+  WHERE line IS NOT NULL AND (NOT contains(${WS}, line[1]) OR strata_trim(line) <> '')
 ), parsed AS (
   SELECT file_idx, line_no, line, try(json_transform(line, '"MAP(VARCHAR, JSON)"')) AS m FROM nonblank
 ), fields AS (
@@ -46,20 +54,20 @@ WITH nonblank AS (
       OR len(map_keys(m)) <> len(list_distinct(map_keys(m)))
       OR (regexp_matches(line, ${LENIENT_JSON})
           AND regexp_matches(regexp_replace(line, ${JSON_STRING}, '""', 'g'), ${LENIENT_JSON})) AS bad_json,
-    CASE WHEN json_type(m['event_id']) = 'VARCHAR' THEN nullif(strata_trim(m['event_id'] ->> '$'), '') END AS event_id,
-    regexp_extract(strata_str(m['timestamp']),
+    CASE WHEN strata_is_str(CAST(m['event_id'] AS VARCHAR)) THEN nullif(strata_trim(strata_str(CAST(m['event_id'] AS VARCHAR))), '') END AS event_id,
+    regexp_extract(strata_str(CAST(m['timestamp'] AS VARCHAR)),
       '^([0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01]))[T ]((?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])(?:\\.([0-9]{1,9}))?(Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?$',
       ['date', 'time', 'fraction', 'zone']) AS ts,
-    lower(strata_trim(strata_str(m['event_type']))) AS event_type,
-    strata_id(m['user_id']) AS user_id,
-    strata_id(m['session_id']) AS session_id,
-    strata_id(m['product_id']) AS product_id,
-    strata_norm(m['category']) AS category,
-    strata_norm(m['search_query']) AS search_query,
-    m['price'] AS price_json,
-    strata_num(m['price']) AS price_text,
-    m['quantity'] AS quantity_json,
-    try_cast(strata_num(m['quantity']) AS DECIMAL(38, 18)) AS quantity_value,
+    lower(strata_trim(strata_str(CAST(m['event_type'] AS VARCHAR)))) AS event_type,
+    strata_id(CAST(m['user_id'] AS VARCHAR)) AS user_id,
+    strata_id(CAST(m['session_id'] AS VARCHAR)) AS session_id,
+    strata_id(CAST(m['product_id'] AS VARCHAR)) AS product_id,
+    strata_norm(CAST(m['category'] AS VARCHAR)) AS category,
+    strata_norm(CAST(m['search_query'] AS VARCHAR)) AS search_query,
+    CAST(m['price'] AS VARCHAR) AS price_json,
+    strata_num(CAST(m['price'] AS VARCHAR)) AS price_text,
+    CAST(m['quantity'] AS VARCHAR) AS quantity_json,
+    try_cast(strata_num(CAST(m['quantity'] AS VARCHAR)) AS DECIMAL(38, 18)) AS quantity_value,
     list_filter(map_entries(m), e -> NOT list_contains(${list(KNOWN_FIELDS)}, e.key)) AS extra_entries
   FROM parsed
 ), typed AS (
@@ -81,10 +89,10 @@ WITH nonblank AS (
     WHEN event_type IS NULL OR NOT list_contains(${list(EVENT_TYPES)}, event_type) THEN 'unknown_event_type'
     WHEN user_id IS NULL OR session_id IS NULL THEN 'missing_id'
     WHEN event_type IN ('page_view', 'add_to_cart', 'remove_from_cart', 'purchase') AND product_id IS NULL THEN 'missing_product'
-    WHEN (NOT strata_absent(price_json) AND (price IS NULL OR price_double < 0))
-      OR (strata_absent(price_json) AND event_type IN ('purchase', 'add_to_cart')) THEN 'bad_price'
-    WHEN (NOT strata_absent(quantity_json) AND quantity IS NULL)
-      OR (strata_absent(quantity_json) AND event_type IN ('add_to_cart', 'remove_from_cart', 'purchase')) THEN 'bad_quantity'
+    WHEN (price_json IS NOT NULL AND (price IS NULL OR price_double < 0))
+      OR (price_json IS NULL AND event_type IN ('purchase', 'add_to_cart')) THEN 'bad_price'
+    WHEN (quantity_json IS NOT NULL AND quantity IS NULL)
+      OR (quantity_json IS NULL AND event_type IN ('add_to_cart', 'remove_from_cart', 'purchase')) THEN 'bad_quantity'
     WHEN event_type = 'search' AND search_query IS NULL THEN 'missing_search_query'
   END AS reason
   FROM typed

@@ -55,7 +55,8 @@ export class RunStaging {
 
   static async open(dir: string, runId: string, memoryLimit = process.env.STRATA_MEMORY_LIMIT ?? '1GB'): Promise<RunStaging> {
     await mkdir(dir, { recursive: true });
-    const db = await Db.open({ path: path.join(dir, 'stage.duckdb'), memoryLimit, tempDirectory: path.join(dir, 'spill') });
+    // In memory, spilling to `spill/` past the limit: a backlog never needs all of it in RAM.
+    const db = await Db.open({ memoryLimit, tempDirectory: path.join(dir, 'spill') });
     await db.run(`SET preserve_insertion_order = false`);
     await db.run(CLEANING_MACROS);
     await db.run(`
@@ -148,7 +149,6 @@ export class RunStaging {
           CAST(day(s.event_time) AS INTEGER) AS "day", CAST(hour(s.event_time) AS INTEGER) AS "hour"
         FROM staged s JOIN verdict v USING (file_idx, line_no) JOIN run_files f USING (file_idx)
         WHERE NOT v.dup
-        ORDER BY s.event_time
       ) TO ${sqlString(eventsDir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY ("year", "month", "day", "hour"),
         WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN 'part-{i}', RETURN_STATS true)`);
     const partitions = await collectPartitions(eventsDir, written);
