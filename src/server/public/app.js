@@ -143,11 +143,11 @@ function renderRuns() {
     rows
       .slice(0, 8)
       .map(
-        (r) => `<tr class="${r.ok ? '' : 'failed'}"><td>${time(r.finished)}</td><td class="mono" title="${escapeHtml(r.id)}">${escapeHtml(r.id.slice(0, 22))}</td>
-        <td><span class="dot ${r.ok ? 'ok' : 'bad'}"></span>${escapeHtml(r.label)}</td><td class="num">${n(r.files)}</td><td class="num">${n(r.valid)}</td>
+        (r) => `<tr class="${r.ok ? '' : 'failed'}" data-run="${escapeHtml(r.id)}" title="run ${escapeHtml(r.id)}"><td>${time(r.finished)}</td>
+        <td class="result"><span class="dot ${r.ok ? 'ok' : 'bad'}"></span>${escapeHtml(r.label)}</td><td class="num">${n(r.files)}</td><td class="num">${n(r.valid)}</td>
         <td class="num">${n(r.rejected)}</td><td class="num">${n(r.dupes)}</td><td class="num">${(r.ms / 1000).toFixed(1)} s</td></tr>`,
       )
-      .join('') || '<tr><td colspan="8" class="muted">no runs yet</td></tr>';
+      .join('') || '<tr><td colspan="7" class="muted">no runs yet</td></tr>';
 
   const pill = $('pipeline-pill');
   const last = scheduler?.runs?.[0];

@@ -56,15 +56,16 @@ const categoryAxis = (/** @type {string[]} */ data, /** @type {Record<string, un
 export function hourlyRevenueOption(rows) {
   return {
     ...base(),
-    grid: { left: 12, right: 16, top: 36, bottom: 36, containLabel: true },
+    grid: { left: 12, right: 16, top: 30, bottom: 36, containLabel: true },
+    legend: { top: 0, left: 0, itemWidth: 12, itemHeight: 8, textStyle: { color: '#475569' } },
     xAxis: categoryAxis(rows.map((r) => r.hour), { axisLabel: { color: '#64748b', formatter: fmt.hour } }),
-    yAxis: [valueAxis({ name: 'revenue', nameTextStyle: { color: '#64748b' } }), valueAxis({ name: 'purchases', splitLine: { show: false }, nameTextStyle: { color: '#64748b' } })],
+    yAxis: [valueAxis(), valueAxis({ splitLine: { show: false } })],
     dataZoom: [{ type: 'inside' }, { type: 'slider', height: 16, bottom: 4, showDetail: false }],
     series: [
       {
         name: 'revenue',
         type: 'line',
-        smooth: true,
+        smooth: 0.25,
         showSymbol: rows.length < 60,
         color: COLORS.blue,
         areaStyle: { opacity: 0.12 },
