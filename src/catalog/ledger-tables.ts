@@ -29,9 +29,12 @@ function rejectedTotal(counts: Partial<RejectCounts> | undefined): number {
   return REJECT_REASONS.reduce((sum, r) => sum + (counts?.[r] ?? 0), 0);
 }
 
-function rejectedMap(counts: Partial<RejectCounts> | undefined): Literal {
-  return `MAP {${REJECT_REASONS.map((r) => `${sqlString(r)}: ${int(counts?.[r] ?? 0)}`).join(', ')}}`;
+/** A STRUCT with one field per reason (`rejected_by_reason.bad_price`), in SPEC order. */
+function rejectedStruct(counts: Partial<RejectCounts> | undefined): Literal {
+  return `{${REJECT_REASONS.map((r) => `${sqlIdent(r)}: CAST(${int(counts?.[r] ?? 0)} AS BIGINT)`).join(', ')}}`;
 }
+
+const REJECTED_TYPE = `STRUCT(${REJECT_REASONS.map((r) => `${sqlIdent(r)} BIGINT`).join(', ')})`;
 
 const RUNS: readonly ColumnDef[] = [
   { name: 'run_id', type: 'VARCHAR' },
@@ -44,7 +47,7 @@ const RUNS: readonly ColumnDef[] = [
   { name: 'lines', type: 'BIGINT' },
   { name: 'valid', type: 'BIGINT' },
   { name: 'rejected', type: 'BIGINT' },
-  { name: 'rejected_by_reason', type: 'MAP(VARCHAR, BIGINT)' },
+  { name: 'rejected_by_reason', type: REJECTED_TYPE },
   { name: 'duplicates', type: 'BIGINT' },
   { name: 'partitions_written', type: 'BIGINT' },
   { name: 'new_fields', type: 'VARCHAR[]' },
@@ -62,7 +65,7 @@ const FILES: readonly ColumnDef[] = [
   { name: 'lines', type: 'BIGINT' },
   { name: 'valid', type: 'BIGINT' },
   { name: 'rejected', type: 'BIGINT' },
-  { name: 'rejected_by_reason', type: 'MAP(VARCHAR, BIGINT)' },
+  { name: 'rejected_by_reason', type: REJECTED_TYPE },
   { name: 'duplicates', type: 'BIGINT' },
 ];
 
@@ -103,7 +106,7 @@ export async function writeLedgerTables(db: Db, snapshot: Snapshot): Promise<voi
       int(r.lines),
       int(r.valid),
       int(rejectedTotal(r.rejected)),
-      rejectedMap(r.rejected),
+      rejectedStruct(r.rejected),
       int(r.duplicates),
       int(r.partitionsWritten),
       list(r.newFields),
@@ -126,7 +129,7 @@ export async function writeLedgerTables(db: Db, snapshot: Snapshot): Promise<voi
       int(f.lines),
       int(f.valid),
       int(rejectedTotal(f.rejected)),
-      rejectedMap(f.rejected),
+      rejectedStruct(f.rejected),
       int(f.duplicates),
     ]),
   );

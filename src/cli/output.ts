@@ -67,6 +67,8 @@ export function formatResult(result: ResultSet, format: OutputFormat, options: {
   const table = new Table({
     head: result.columns.map((c) => c.name),
     colAligns: result.columns.map((c) => (c.kind === 'number' || c.kind === 'money' || c.kind === 'exact' ? 'right' : 'left')),
+    // No rule between body rows: one line per row, like psql and the DuckDB CLI.
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
     style: options.tty ? { head: ['cyan'] } : { head: [], border: [] },
   });
   for (const row of result.rows) table.push(result.columns.map((c, i) => cellText(row[i] ?? null, c)));

@@ -51,6 +51,7 @@ async function checkRoot(storage: Storage, name: string): Promise<void> {
 }
 
 const n = (value: number): string => value.toLocaleString('en-US');
+const count = (value: number, noun: string): string => `${n(value)} ${noun}${value === 1 ? '' : 's'}`;
 
 function bytes(value: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -75,11 +76,11 @@ export function formatStatus(report: StatusReport, catalog: string, tty = false)
   );
   const s = report.silver;
   lines.push(
-    `silver      ${n(report.rows.silver)} rows in ${n(s.files)} files, ${n(s.partitions)} hour partitions, ${bytes(s.bytes)}` +
+    `silver      ${count(report.rows.silver, 'row')} in ${count(s.files, 'file')}, ${count(s.partitions, 'hour partition')}, ${bytes(s.bytes)}` +
       (s.first_hour ? ` (${s.first_hour} .. ${s.last_hour})` : ''),
   );
   const reasons = REJECT_REASONS.filter((r) => report.quarantine_by_reason[r] > 0).map((r) => `${r} ${n(report.quarantine_by_reason[r])}`);
-  lines.push(`quarantine  ${n(report.rows.quarantine)} rows${reasons.length ? `: ${reasons.join(', ')}` : ''}`);
+  lines.push(`quarantine  ${count(report.rows.quarantine, 'row')}${reasons.length ? `: ${reasons.join(', ')}` : ''}`);
   lines.push(`catalog     ${catalog}`);
   for (const failed of report.failed_files) lines.push(`failed      ${failed.path}: ${failed.reason ?? 'unknown'}${failed.detail ? ` (${failed.detail})` : ''}`);
   for (const changed of report.changed_files) lines.push(`changed     ${changed}`);
