@@ -14,6 +14,6 @@ runStorageSuite(
     bigFileBytes: 21 * 1024 * 1024,
     // Known gap: LocalStorage sorts each folder on its own, so `a/b` comes before `a-b` and
     // `a.json`. Sorting a folder's entries on `name + '/'` for folders would fix it.
-    keyOrderAcrossFolders: false,
+    
   },
 );

@@ -1,0 +1,43 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { expect } from 'vitest';
+import { readSnapshot } from '../../src/ledger/log.js';
+import { LocalStorage } from '../../src/storage/local.js';
+import { readFolder } from './bronze.js';
+
+export interface WarehouseTotals {
+  readonly silverRows: number;
+  readonly distinctIds: number;
+  readonly quarantineRows: number;
+}
+
+/**
+ * What an outside engine sees in the folder, and a check that the folder holds exactly the
+ * committed files (SPEC §4: no leftovers, no superseded files).
+ */
+export async function warehouseTotals(warehouse: string): Promise<WarehouseTotals> {
+  const snapshot = await readSnapshot(new LocalStorage(warehouse));
+  const onDisk = await parquetFiles(warehouse);
+  expect(onDisk.sort()).toEqual(snapshot.dataFiles.map((f) => f.key).sort());
+  const [silver] = await readFolder(
+    `SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM read_parquet('${warehouse}/events/**/*.parquet', hive_partitioning = false)`,
+  );
+  const quarantineFiles = onDisk.filter((f) => f.startsWith('quarantine/'));
+  const [quarantine] = quarantineFiles.length
+    ? await readFolder(`SELECT count(*) AS n FROM read_parquet('${warehouse}/quarantine/**/*.parquet')`)
+    : [{ n: '0' }];
+  return { silverRows: Number(silver!.n), distinctIds: Number(silver!.ids), quarantineRows: Number(quarantine!.n) };
+}
+
+async function parquetFiles(warehouse: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const table of ['events', 'quarantine']) {
+    const entries = await readdir(path.join(warehouse, table), { recursive: true, withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      if (!entry.isFile()) continue;
+      const rel = path.relative(warehouse, path.join(entry.parentPath, entry.name));
+      out.push(rel.split(path.sep).join('/'));
+    }
+  }
+  return out;
+}
