@@ -8,7 +8,7 @@ import { commit } from '../src/ledger/log.js';
 import { eventsFileKey, quarantineFileKey } from '../src/ledger/layout.js';
 import { emptyRejectCounts, type CommitEntry, type RunRecord } from '../src/ledger/types.js';
 import { createApp, type RunSource } from '../src/server/app.js';
-import { listen } from '../src/server/listen.js';
+import { isLoopback, listen } from '../src/server/listen.js';
 import type { QueryService } from '../src/server/query-service.js';
 import type { RunResult } from '../src/server/scheduler.js';
 import { LocalStorage } from '../src/storage/local.js';
@@ -209,6 +209,11 @@ function parsePrometheus(text: string): Map<string, number> {
 }
 
 describe('server on a real socket', () => {
+  it('knows which hosts are loopback (anything else gets a warning)', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1']) expect(isLoopback(host), host).toBe(true);
+    for (const host of ['0.0.0.0', '::', '192.168.1.5', 'example.com']) expect(isLoopback(host), host).toBe(false);
+  });
+
   it('listens on loopback, answers, and closes', async () => {
     const t = await tempDir();
     try {
