@@ -154,7 +154,8 @@ export function categoryOption(rows, eventType) {
   const { days, series } = categoryPivot(rows, eventType);
   return {
     ...base(),
-    legend: { top: 0, right: 0, type: 'scroll', itemWidth: 12, itemHeight: 8, textStyle: { color: '#475569' } },
+    grid: { left: 12, right: 150, top: 16, bottom: 8, containLabel: true },
+    legend: { type: 'scroll', orient: 'vertical', right: 0, top: 8, bottom: 8, itemWidth: 12, itemHeight: 8, textStyle: { color: '#475569', width: 120, overflow: 'truncate' } },
     xAxis: categoryAxis(days),
     yAxis: valueAxis(),
     series: series.map((s) => ({ ...s, type: 'bar', stack: 'events', barMaxWidth: 48, emphasis: { focus: 'series' } })),
@@ -170,7 +171,7 @@ export function userActivityOption(rows) {
     series: [
       { name: 'users', type: 'bar', color: COLORS.blue, barMaxWidth: 36, data: rows.map((r) => r.unique_users) },
       { name: 'sessions', type: 'bar', color: COLORS.teal, barMaxWidth: 36, data: rows.map((r) => r.unique_sessions) },
-      { name: 'events', type: 'line', yAxisIndex: 1, color: COLORS.amber, smooth: true, data: rows.map((r) => r.events) },
+      { name: 'events', type: 'line', yAxisIndex: 1, color: COLORS.amber, data: rows.map((r) => r.events) },
     ],
   };
 }
