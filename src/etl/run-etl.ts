@@ -79,9 +79,8 @@ export async function runEtl(options: EtlOptions): Promise<EtlReport> {
         }),
       );
       const ready = staged.filter((s): s is StagedFile => s !== undefined);
-      await staging.add(ready);
+      linesSeen += await staging.add(ready);
       await Promise.all(ready.map((s) => rm(s.textPath, { force: true })));
-      linesSeen += 0;
       progress?.update(Math.min(i + CHUNK_FILES, todo.length), linesSeen);
       await faultPoint('etl:chunk-staged');
     }

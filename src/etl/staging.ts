@@ -69,13 +69,15 @@ export class RunStaging {
     return new RunStaging(db, dir, runId);
   }
 
-  /** Classifies every line of these files (SPEC §3) into the staging table. */
-  async add(files: readonly StagedFile[]): Promise<void> {
-    if (files.length === 0) return;
+  /** Classifies every line of these files (SPEC §3) into the staging table; returns the lines taken. */
+  async add(files: readonly StagedFile[]): Promise<number> {
+    if (files.length === 0) return 0;
     const sources = files.map((f) => `SELECT ${f.fileIdx} AS file_idx, line_no, line FROM ${lineReader(f.textPath)} WITH ORDINALITY AS u(line, line_no)`);
     await this.db.run(`INSERT INTO run_files VALUES ${files.map((f) => `(${f.fileIdx}, ${sqlString(f.sourceFile)})`).join(', ')}`);
-    await this.db.run(`INSERT INTO staged ${classifySql(`(${sources.join(' UNION ALL ')})`)}`);
+    const [inserted] = await this.db.all(`INSERT INTO staged ${classifySql(`(${sources.join(' UNION ALL ')})`)}`);
+    let lines = Number(Object.values(inserted ?? {})[0] ?? 0);
     for (const file of files) {
+      lines += file.earlyRejects.length;
       for (const reject of file.earlyRejects) {
         await this.db.all(`INSERT INTO staged (file_idx, line_no, reason, raw_line) VALUES ($1, $2, 'malformed_json', $3)`, [
           file.fileIdx,
@@ -85,6 +87,7 @@ export class RunStaging {
       }
       if (file.carriageReturns.size > 0) await this.#restoreCarriageReturns(file);
     }
+    return lines;
   }
 
   async #restoreCarriageReturns(file: StagedFile): Promise<void> {
