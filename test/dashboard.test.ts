@@ -46,8 +46,8 @@ describe('dashboard in a real browser', () => {
     const t = await tempDir('strata-dashboard-');
     cleanup = t.cleanup;
     roots = await demoRoots(t.dir);
-    // Two days of traffic, one batch every 6 hours.
-    await addDemoBatches(roots, { start: new Date('2026-03-01T00:00:00Z'), batches: 8, events: 1500, intervalMs: 6 * 3_600_000 });
+    // Two days of traffic, one batch every 8 hours.
+    await addDemoBatches(roots, { start: new Date('2026-03-01T00:00:00Z'), batches: 6, events: 800, intervalMs: 8 * 3_600_000 });
     const app = createApp({ ...roots, queries: warehouseQueries(roots), logger: pino({ level: 'silent' }) });
     server = await listen(app, { host: '127.0.0.1', port: 0 });
     browser = await launchBrowser();

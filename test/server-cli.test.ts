@@ -51,7 +51,7 @@ describe('strata serve (the real CLI)', () => {
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir('strata-serve-'));
     // A day between ticks (at 00:00 UTC): the catch-up run at start is the only one during the test.
-    serve = startServe(['--bronze', path.join(dir, 'bronze'), '--warehouse', path.join(dir, 'warehouse'), '--port', '0', '--every', '24h', '--simulate', '--events', '2000', '--fault-rate', '0.05']);
+    serve = startServe(['--bronze', path.join(dir, 'bronze'), '--warehouse', path.join(dir, 'warehouse'), '--port', '0', '--every', '24h', '--simulate', '--events', '2000', '--fault-rate', '0.05', '--sql']);
     url = await serve.url;
     for (let i = 0; i < 120; i++) {
       const runs = await json(`${url}/api/runs`);
@@ -120,6 +120,19 @@ describe('strata serve (the real CLI)', () => {
     const bad = await fetch(`${url}/api/queries/funnel?from=yesterday`);
     expect(bad.status).toBe(400);
     expect((await bad.json()).error).toMatch(/--from/);
+  });
+
+  it('with --sql, answers read-only SQL and refuses anything else', async () => {
+    const post = (sql: string) => fetch(`${url}/api/sql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql }) });
+    const ok = await post('SELECT count(*) AS n FROM events');
+    expect(ok.status).toBe(200);
+    const status = await json(`${url}/api/status`);
+    expect(await ok.json()).toMatchObject({ columns: [{ name: 'n' }], rows: [[String(status.rows.silver)]] });
+    for (const bad of ["COPY events TO '/tmp/x.csv'", 'DROP VIEW events', "SELECT * FROM read_text('/etc/passwd')"]) {
+      const res = await post(bad);
+      expect(res.status, bad).toBe(400);
+      expect((await res.json()).error, bad).toMatch(/^sql: /);
+    }
   });
 
   it('shuts down cleanly on SIGTERM, logging JSON lines to stderr', async () => {
