@@ -31,11 +31,12 @@ export interface PipelineTaskOptions {
  * (like the scheduled producer would), then etl takes every bronze file not yet processed.
  */
 export function pipelineTask(options: PipelineTaskOptions): (slot: Date) => Promise<TickResult> {
-  const produced = new Set<number>();
+  // Slots only move forward, so remembering the last one is enough to not produce it twice.
+  let lastProduced: number | undefined;
   return async (slot) => {
     let generated: TickResult['generated'];
     const sim = options.simulate;
-    if (sim && !produced.has(slot.getTime())) {
+    if (sim && lastProduced !== slot.getTime()) {
       const result = await options.generate({
         bronze: options.bronze,
         start: slot,
@@ -47,7 +48,7 @@ export function pipelineTask(options: PipelineTaskOptions): (slot: Date) => Prom
         faultRate: sim.faultRate,
       });
       // A failed etl retries at the next tick; the batch of this slot is already in bronze.
-      produced.add(slot.getTime());
+      lastProduced = slot.getTime();
       generated = { batch_time: slot.toISOString(), files: result.files.length, events: result.events };
     }
     const etl = await options.etl({ bronze: options.bronze, warehouse: options.warehouse });
