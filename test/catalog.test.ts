@@ -8,7 +8,7 @@ import { eventsFileKey } from '../src/ledger/layout.js';
 import { readSnapshot } from '../src/ledger/log.js';
 import { emptyRejectCounts } from '../src/ledger/types.js';
 import { LocalStorage } from '../src/storage/local.js';
-import { tempDir } from './helpers/cli.js';
+import { runCli, tempDir } from './helpers/cli.js';
 import { makeEvents, microsOf, partitionOf, writeRun } from './helpers/silver-fixture.js';
 
 let dir: string;
@@ -176,6 +176,12 @@ describe('catalog.duckdb', () => {
     expect((await readCatalogInfo(catalogPath(warehouse)))?.version).toBe(4);
     const leftovers = (await readdir(warehouseDir)).filter((n) => n.startsWith('.strata-tmp') || n.endsWith('.wal'));
     expect(leftovers).toEqual([]);
+  });
+
+  it('is rebuilt on demand by `strata catalog refresh`', async () => {
+    const run = await runCli(['catalog', 'refresh', '--warehouse', warehouseDir, '--bronze', bronzeDir, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ catalog: path.join(warehouseDir, 'catalog.duckdb'), version: 4, bronze_events: true });
   });
 
   it('has typed empty views for a warehouse with nothing committed', async () => {

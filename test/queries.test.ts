@@ -1,6 +1,7 @@
 import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCatalogInfo } from '../src/catalog/refresh-catalog.js';
 import { readSnapshot } from '../src/ledger/log.js';
 import { eventsFileKey } from '../src/ledger/layout.js';
 import { eventFilesInRange, parseInstant, parseTimeRange, runBusinessQuery, QUERY_NAMES, type QueryName } from '../src/queries/run-query.js';
@@ -224,6 +225,8 @@ describe('strata query (CLI)', () => {
     expect(body.length).toBeGreaterThan(4);
     expect(new Set(body.map((l) => l.length)).size).toBe(1);
     for (const r of expected('top_products', all, 3)) expect(table.stdout).toContain(r.product_id as string);
+    // Readers bring the catalog up to the log version.
+    expect((await readCatalogInfo(path.join(warehouseDir, 'catalog.duckdb')))?.version).toBe(3);
   });
 
   it('refuses bad input with one line and a non-zero exit', async () => {

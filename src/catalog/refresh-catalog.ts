@@ -39,7 +39,13 @@ export function catalogPath(warehouse: Storage): string {
   return warehouse.localPath(CATALOG_FILE) ?? path.join(defaultCacheDir(warehouse), CATALOG_FILE);
 }
 
+/**
+ * Called by etl and compact after each commit. For a local warehouse the catalog is rebuilt at
+ * once. For a remote one it would mean copying every committed file into the local cache after
+ * every run, so it is left to the first reader that needs it (`strata sql`, `catalog refresh`).
+ */
 export async function refreshCatalog(warehouse: Storage, bronze: Storage | undefined, snapshot: Snapshot): Promise<void> {
+  if (warehouse.localPath('') === undefined) return;
   await buildCatalog(warehouse, bronze, snapshot);
 }
 
@@ -80,7 +86,8 @@ export async function ensureCatalog(warehouse: Storage, snapshot?: Snapshot): Pr
   return { path: file, info: built };
 }
 
-async function buildCatalog(warehouse: Storage, bronze: Storage | undefined, snapshot: Snapshot): Promise<CatalogInfo> {
+/** Rebuilds the catalog now, whatever the backend; returns what the catalog in place holds. */
+export async function buildCatalog(warehouse: Storage, bronze: Storage | undefined, snapshot: Snapshot): Promise<CatalogInfo> {
   const target = catalogPath(warehouse);
   const dir = path.dirname(target);
   await mkdir(dir, { recursive: true });

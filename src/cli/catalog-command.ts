@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { catalogPath, readCatalogInfo, refreshCatalog } from '../catalog/refresh-catalog.js';
+import { buildCatalog, catalogPath, ensureCatalog } from '../catalog/refresh-catalog.js';
 import { resolveRoots } from '../config.js';
-import { UserError } from '../errors.js';
+import { UserError, errorMessage } from '../errors.js';
 import { readSnapshot } from '../ledger/log.js';
 import { openStorage } from '../storage/open-storage.js';
+import type { Storage } from '../storage/storage.js';
 import { runCommand } from './run-command.js';
 
 /**
@@ -35,11 +36,24 @@ function registerCatalogRefresh(group: Command): void {
           () => false,
         );
         if (!bronzeOk && (options.bronze ?? process.env.STRATA_BRONZE) !== undefined) throw new UserError(`bronze root does not exist: ${bronze.uri}`);
-        await refreshCatalog(warehouse, bronzeOk ? bronze : undefined, await readSnapshot(warehouse));
+        const info = await buildCatalog(warehouse, bronzeOk ? bronze : undefined, await readSnapshot(warehouse));
         const file = catalogPath(warehouse);
-        const info = await readCatalogInfo(file);
-        const out = { catalog: file, version: info?.version ?? 0, bronze_events: info?.bronzeRoot != null };
+        const out = { catalog: file, version: info.version, bronze_events: info.bronzeRoot !== null };
         process.stdout.write(options.json ? `${JSON.stringify(out)}\n` : `catalog ${file} at log version ${out.version}\n`);
       }),
     );
+}
+
+/**
+ * Readers keep catalog.duckdb in step with the log (it may be behind after a crash between commit
+ * and refresh). For a remote warehouse that would copy every file, so only `sql` does it there.
+ * The query's answer does not depend on it: a failure is a warning, not an error.
+ */
+export async function keepCatalogCurrent(warehouse: Storage): Promise<void> {
+  if (warehouse.localPath('') === undefined) return;
+  try {
+    await ensureCatalog(warehouse);
+  } catch (err) {
+    process.stderr.write(`strata: warning: could not refresh the catalog: ${errorMessage(err).split('\n')[0]}\n`);
+  }
 }

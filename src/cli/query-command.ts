@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { ensureCatalog } from '../catalog/refresh-catalog.js';
 import { resolveRoots } from '../config.js';
 import { QUERIES, QUERY_NAMES, parseLimit, parseQueryName, parseTimeRange, runBusinessQuery } from '../queries/run-query.js';
 import { runReadOnlySql, type SqlResult } from '../queries/run-sql.js';
 import { openStorage } from '../storage/open-storage.js';
 import { formatResult, parseFormat, type OutputColumn, type ResultSet } from './output.js';
+import { keepCatalogCurrent } from './catalog-command.js';
 import { runCommand } from './run-command.js';
 
 interface QueryOptions {
@@ -34,9 +34,7 @@ export function registerQuery(program: Command): void {
         const limit = parseLimit(options.limit);
         const warehouse = await openStorage(resolveRoots(options).warehouse);
         const rows = await runBusinessQuery(warehouse, name, { from: options.from, to: options.to, limit });
-        // A reader keeps the catalog in step with the log; for a remote warehouse that would copy
-        // every file, so only `sql` and `etl` do it there.
-        if (warehouse.localPath('') !== undefined) await ensureCatalog(warehouse);
+        await keepCatalogCurrent(warehouse);
         const columns: OutputColumn[] = QUERIES[name].columns.map((c) => ({
           name: c.name,
           kind: c.kind === 'text' ? 'text' : c.kind === 'money' ? 'money' : 'number',

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { catalogPath, ensureCatalog } from '../catalog/refresh-catalog.js';
+import { catalogPath } from '../catalog/refresh-catalog.js';
 import { readStatus, type StatusReport } from '../catalog/status.js';
 import { resolveRoots } from '../config.js';
 import { UserError } from '../errors.js';
@@ -7,6 +7,7 @@ import { REJECT_REASONS } from '../ledger/types.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { formatResult } from './output.js';
+import { keepCatalogCurrent } from './catalog-command.js';
 import { runCommand } from './run-command.js';
 
 interface StatusOptions {
@@ -34,7 +35,7 @@ export function registerStatus(program: Command): void {
         else bronze = await bronze.check().then(() => bronze, () => undefined);
 
         const report = await readStatus(bronze, warehouse);
-        if (report.version > 0) await ensureCatalog(warehouse);
+        if (report.version > 0) await keepCatalogCurrent(warehouse);
         if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         else process.stdout.write(formatStatus(report, catalogPath(warehouse), process.stdout.isTTY));
       }),
