@@ -22,12 +22,13 @@ export interface HourTuple {
   readonly hour: number;
 }
 
-const INSTANT =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?$/i;
+/** The grammar of the local engine's `--from`/`--to` (src/queries/run-query.ts), so both agree. */
+const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?([Zz]|[+-]\d{2}(?::?\d{2})?)?)?$/;
 
 /**
- * `2024-03-05`, `2024-03-05T07:30`, `2024-03-05 07:30:00.123456`, `...Z`, `...+02:00`: a date is
- * midnight UTC, a time without a zone is UTC. Digits past the microsecond are dropped.
+ * `2024-03-05`, `2024-03-05T07:30`, `2024-03-05 07:30:00.123456`, `...Z`, `...+02:00`, `...+0200`,
+ * `...+02`: a date is midnight UTC, a time without a zone is UTC. Digits past the microsecond are
+ * dropped.
  */
 export function parseInstant(text: string, option: string): Instant {
   const m = INSTANT.exec(text.trim());
@@ -47,7 +48,9 @@ export function parseInstant(text: string, option: string): Instant {
   if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month! - 1 || check.getUTCDate() !== day) throw bad();
   let offsetMinutes = 0;
   if (zone !== undefined && zone.toUpperCase() !== 'Z') {
-    const [zh, zm] = zone.slice(1).split(':').map(Number) as [number, number];
+    const digits = zone.slice(1).replace(':', '');
+    const zh = Number(digits.slice(0, 2));
+    const zm = digits.length > 2 ? Number(digits.slice(2)) : 0;
     if (zh > 23 || zm > 59) throw bad();
     offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (zh * 60 + zm);
   }
@@ -98,6 +101,9 @@ function tupleBound(bound: HourTuple, op: '>' | '<', i = 0): string {
 export function rangeConditions(range: QueryRange, timeColumn = 'event_time'): string[] {
   const from = range.from === undefined ? undefined : parseInstant(range.from, '--from');
   const to = range.to === undefined ? undefined : parseInstant(range.to, '--to');
+  if (from !== undefined && to !== undefined && (from.epochMs > to.epochMs || (from.epochMs === to.epochMs && from.micros > to.micros))) {
+    throw new UserError(`--from (${range.from}) is after --to (${range.to})`);
+  }
   const low = from === undefined ? undefined : firstHour(from);
   const high = to === undefined ? undefined : lastHour(to);
   const conditions: string[] = [];

@@ -6,13 +6,18 @@
  *     match event_time, compared with a plain reimplementation of SPEC §6, for many ranges;
  *  3. the partition predicates alone, against every hour of a few days: an hour is kept exactly
  *     when it can hold an event of the range.
+ *  4. the same rows as the local engine's own queries (src/queries/*.ts) over the same data.
  * DuckDB is a parser of a neighbouring dialect, not Trino's: a Trino parser (e.g. the ANTLR
  * grammar of trinodb/trino) would catch what DuckDB forgives. Only Athena itself is proof.
  */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ATHENA_QUERIES, athenaQuerySql, type AthenaQueryName } from '../../src/cloud/athena-queries.js';
 import { parseInstant, rangeConditions, type QueryRange } from '../../src/cloud/athena-range.js';
 import { Db } from '../../src/db/duckdb.js';
+import { businessQuerySql, parseInstant as localParseInstant, parseTimeRange, QUERIES } from '../../src/queries/run-query.js';
 
 type Token = { kind: 'string' | 'ident' | 'quoted' | 'number' | 'op' | 'punct'; text: string };
 
@@ -111,7 +116,7 @@ const RANGES: QueryRange[] = [
   { from: '2024-03-04 23:59:59.999999', to: '2024-03-07' },
   { from: '2024-03-05T02:30:00+02:00', to: '2024-03-05T20:00:00-05:30' },
   { from: '2024-03-06T13:00:00Z', to: '2024-03-06T13:00:00.000001Z' },
-  { from: '2024-03-06', to: '2024-03-05' },
+  { from: '2024-03-05T08:00:00+0100', to: '2024-03-05t09:30z' },
   { from: '2023-12-31T23:30', to: '2024-01-01T00:30' },
   { from: '2024-03-05T00:00:00Z', to: '2024-03-05T01:00:00Z', limit: 3 },
 ];
@@ -132,6 +137,11 @@ describe('Athena SQL of the business queries, token by token', () => {
     expect(sql).toContain("event_time >= TIMESTAMP '2024-03-05 07:15:00.000000'");
     expect(sql).toContain("event_time < TIMESTAMP '2024-03-05 09:00:00.000000'");
     expect(athenaQuerySql('user_activity', {})).not.toMatch(/WHERE/);
+  });
+
+  it('refuses a range whose start is after its end', () => {
+    expect(() => athenaQuerySql('funnel', { from: '2024-03-06', to: '2024-03-05' })).toThrow(/--from \(2024-03-06\) is after --to/);
+    expect(athenaQuerySql('funnel', { from: '2024-03-06', to: '2024-03-06' })).toContain('WHERE');
   });
 
   it('rejects a bad limit', () => {
@@ -307,6 +317,52 @@ describe('Athena SQL run on DuckDB against SPEC §6', () => {
     });
   }
 
+  it('gives the rows of the local engine (src/queries) for every query and range', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'strata-athena-parity-'));
+    try {
+      await db.run(`COPY events TO '${dir}' (FORMAT parquet, PARTITION_BY (year, month, day, hour))`);
+      const files = (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.parquet')).map((f) => path.join(dir, f));
+      expect(files.length).toBeGreaterThan(24);
+      for (const name of NAMES) {
+        expect(QUERIES[name].columns.map((c) => c.name)).toEqual(ATHENA_QUERIES[name].columns);
+        for (const range of [RANGES[0]!, RANGES[3]!, RANGES[5]!, RANGES[6]!, RANGES[9]!]) {
+          const local = await db.table(businessQuerySql(name, files, parseTimeRange(range), range.limit ?? 10));
+          const athena = await db.table(athenaQuerySql(name, range));
+          const numbers = (t: { rows: unknown[][] }) => t.rows.map((r) => r.map((v) => (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v)));
+          expect(numbers(athena), `${name} ${JSON.stringify(range)}`).toEqual(numbers(local));
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads --from and --to exactly as the local engine does', () => {
+    const inputs = [
+      '2024-03-05', '2024-03-05T07:30', '2024-03-05t07:30:01z', '2024-03-05 07:30:01.1234567', '2024-03-05T07:30:00+02:00',
+      '2024-03-05T07:30:00-0530', '2024-03-05T07:30:00+01', '2024-02-29T23:59:59.999999Z', '0001-01-01',
+      '2023-02-29', '2024-03-05T25:00', '2024-03-05T07:30:00+24:00', '2024/03/05', ' 2024-03-05 ', '2024-03-05T07:30:60',
+    ];
+    for (const text of inputs) {
+      const mine = (() => {
+        try {
+          const i = parseInstant(text, '--from');
+          return BigInt(i.epochMs) * 1000n + BigInt(i.micros);
+        } catch {
+          return 'error';
+        }
+      })();
+      const theirs = (() => {
+        try {
+          return localParseInstant(text, '--from');
+        } catch {
+          return 'error';
+        }
+      })();
+      expect(mine, text).toEqual(theirs);
+    }
+  });
+
   it('the reference is not trivially empty', () => {
     expect(reference('funnel', events, {}).length).toBeGreaterThan(10);
     expect(reference('hourly_revenue', events, RANGES[3]!).length).toBeGreaterThan(0);
@@ -319,7 +375,7 @@ describe('Athena SQL run on DuckDB against SPEC §6', () => {
     const lo = Date.UTC(2023, 11, 30);
     const randomTime = () => new Date(lo + Math.floor(rnd() * 69 * 86_400_000)).toISOString().replace(/\.(\d{3})Z$/, `.$1${rnd() < 0.5 ? '000' : '250'}Z`);
     const random: QueryRange[] = Array.from({ length: 40 }, (_, i) =>
-      i % 4 === 0 ? { from: randomTime() } : i % 4 === 1 ? { to: randomTime() } : { from: randomTime(), to: randomTime() },
+      i % 4 === 0 ? { from: randomTime() } : i % 4 === 1 ? { to: randomTime() } : ((a, b) => (a <= b ? { from: a, to: b } : { from: b, to: a }))(randomTime(), randomTime()),
     );
     for (const range of [...RANGES, ...random]) {
       const partition = rangeConditions(range).filter((c) => !c.includes('event_time'));
