@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -176,6 +176,15 @@ describe('catalog.duckdb', () => {
     expect((await readCatalogInfo(catalogPath(warehouse)))?.version).toBe(4);
     const leftovers = (await readdir(warehouseDir)).filter((n) => n.startsWith('.strata-tmp') || n.endsWith('.wal'));
     expect(leftovers).toEqual([]);
+  });
+
+  it('is rebuilt when the warehouse folder has moved', async () => {
+    const moved = path.join(dir, 'moved');
+    await cp(warehouseDir, moved, { recursive: true });
+    const { info } = await ensureCatalog(new LocalStorage(moved));
+    expect(info.warehouse).toBe(moved);
+    expect(info.readPaths.every((p) => p.startsWith(`${moved}/`))).toBe(true);
+    await rm(moved, { recursive: true });
   });
 
   it('is rebuilt on demand by `strata catalog refresh`', async () => {

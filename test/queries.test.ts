@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCatalogInfo } from '../src/catalog/refresh-catalog.js';
 import { readSnapshot } from '../src/ledger/log.js';
 import { eventsFileKey } from '../src/ledger/layout.js';
-import { eventFilesInRange, parseInstant, parseTimeRange, runBusinessQuery, QUERY_NAMES, type QueryName } from '../src/queries/run-query.js';
+import { eventFilesInRange, parseInstant, parseLimit, parseQueryName, parseTimeRange, runBusinessQuery, QUERY_NAMES, type QueryName } from '../src/queries/run-query.js';
 import { LocalStorage } from '../src/storage/local.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import { makeEvents, microsOf, partitionOf, writeRun, type FixtureEvent } from './helpers/silver-fixture.js';
@@ -202,6 +202,10 @@ describe('time parsing', () => {
       expect(() => parseInstant(bad, '--from'), bad).toThrow(/--from/);
     }
     expect(() => parseTimeRange({ from: '2025-07-02', to: '2025-07-01' })).toThrow(/--from .* is after --to/);
+    expect(() => parseTimeRange({ to: 'tomorrow' })).toThrow(/^--to: expected an ISO date or timestamp/);
+    expect(() => parseLimit('ten')).toThrow(/^--limit: expected a whole number > 0, got "ten"$/);
+    expect(() => parseLimit(-1)).toThrow(/--limit/);
+    expect(() => parseQueryName('funnels')).toThrow(/valid queries: funnel, /);
   });
 });
 
@@ -236,11 +240,9 @@ describe('strata query (CLI)', () => {
       const cases: [string[], RegExp][] = [
         [['query', 'nope', ...w], /unknown query "nope"; valid queries: funnel, hourly_revenue, top_products, category_performance, user_activity/],
         [['query', 'funnel', ...w, '--from', '2025-02-30'], /--from: not a real date/],
-        [['query', 'funnel', ...w, '--to', 'tomorrow'], /--to: expected an ISO date/],
         [['query', 'funnel', ...w, '--from', '2025-07-02', '--to', '2025-07-01'], /--from .* is after --to/],
         [['query', 'funnel', ...w, '--format', 'xml'], /--format: expected one of table, csv, json/],
         [['query', 'top_products', ...w, '--limit', '0'], /--limit: expected a whole number > 0/],
-        [['query', 'top_products', ...w, '--limit', 'ten'], /--limit/],
         [['query', 'funnel', '--warehouse', path.join(empty, 'missing')], /warehouse root does not exist/],
         [['query', 'funnel', '--warehouse', empty], /no data in warehouse .* yet/],
         [['sql', 'SELECT 1', '--warehouse', empty, '--format', 'yaml'], /--format/],

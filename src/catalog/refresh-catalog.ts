@@ -26,12 +26,18 @@ const TEMP_PREFIX = '.strata-tmp-';
 export interface CatalogInfo {
   readonly version: number;
   readonly builtAt: string;
+  /** The absolute warehouse root the views point into. */
   readonly warehouse: string;
   readonly bronzeRoot: string | null;
   /** Every file the views read: user SQL may open these and nothing else... */
   readonly readPaths: readonly string[];
   /** ...plus what lies under these folders (the bronze root). */
   readonly readDirectories: readonly string[];
+}
+
+/** The absolute root of a local warehouse, the URI of a remote one. */
+function warehouseRoot(warehouse: Storage): string {
+  return warehouse.localPath('') ?? warehouse.uri;
 }
 
 /** Under a local warehouse root; in the local cache folder for a remote one. */
@@ -81,7 +87,8 @@ export async function ensureCatalog(warehouse: Storage, snapshot?: Snapshot): Pr
   const file = catalogPath(warehouse);
   const current = snapshot ?? (await readSnapshot(warehouse));
   const info = await readCatalogInfo(file);
-  if (info && info.version >= current.version) return { path: file, info };
+  // Behind the log, or built for a warehouse that has since moved (its views name absolute paths).
+  if (info && info.version >= current.version && info.warehouse === warehouseRoot(warehouse)) return { path: file, info };
   const built = await buildCatalog(warehouse, undefined, current);
   return { path: file, info: built };
 }
@@ -100,7 +107,7 @@ export async function buildCatalog(warehouse: Storage, bronze: Storage | undefin
   const info: CatalogInfo = {
     version: snapshot.version,
     builtAt: new Date().toISOString(),
-    warehouse: warehouse.uri,
+    warehouse: warehouseRoot(warehouse),
     bronzeRoot,
     readPaths: [...eventPaths, ...quarantinePaths],
     readDirectories: bronzeRoot === null ? [] : [bronzeRoot],
@@ -128,7 +135,7 @@ export async function buildCatalog(warehouse: Storage, bronze: Storage | undefin
     }
     // A concurrent refresh may already have published something newer: never go backwards.
     const now = await readCatalogInfo(target);
-    if (now && now.version > snapshot.version) return now;
+    if (now && now.version > snapshot.version && now.warehouse === info.warehouse) return now;
     // A write-ahead log left by someone who opened the old catalog read-write belongs to the old
     // file; replayed onto the new one it would corrupt it.
     await rm(`${target}.wal`, { force: true });
