@@ -58,27 +58,27 @@ export function parseInstant(text: string, option: string): bigint {
   if (!m) {
     throw new UserError(`${option}: expected an ISO date or timestamp like 2025-07-01 or 2025-07-01T00:07:30Z, got ${JSON.stringify(text)}`);
   }
-  const [year, month, day, hour = 0, minute = 0, second = 0] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((v) =>
-    v === undefined ? undefined : Number(v),
-  ) as number[];
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0)) as [number, number, number, number, number, number];
   const date = new Date(0);
-  date.setUTCFullYear(year!, month! - 1, day!);
-  const real =
-    date.getUTCFullYear() === year && date.getUTCMonth() === month! - 1 && date.getUTCDate() === day && hour <= 23 && minute <= 59 && second <= 59;
-  let offsetMinutes = 0;
-  const zone = m[8];
-  let zoneOk = true;
-  if (zone !== undefined && zone.toUpperCase() !== 'Z') {
-    const digits = zone.slice(1).replace(':', '');
-    const hh = Number(digits.slice(0, 2));
-    const mm = digits.length > 2 ? Number(digits.slice(2)) : 0;
-    zoneOk = hh <= 23 && mm <= 59;
-    offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (hh * 60 + mm);
+  date.setUTCFullYear(year, month - 1, day); // years below 100 stay themselves, unlike Date.UTC
+  const realDate = date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  const offset = parseOffset(m[8]);
+  if (!realDate || hour > 23 || minute > 59 || second > 59 || offset === undefined) {
+    throw new UserError(`${option}: not a real date and time: ${JSON.stringify(text)}`);
   }
-  if (!real || !zoneOk) throw new UserError(`${option}: not a real date and time: ${JSON.stringify(text)}`);
   date.setUTCHours(hour, minute, second, 0);
-  const fraction = BigInt((m[7] ?? '').padEnd(6, '0').slice(0, 6));
-  return BigInt(date.getTime()) * 1000n + fraction - BigInt(offsetMinutes) * 60_000_000n;
+  const micros = BigInt((m[7] ?? '').padEnd(6, '0').slice(0, 6)); // truncated, not rounded
+  return BigInt(date.getTime()) * 1000n + micros - BigInt(offset) * 60_000_000n;
+}
+
+/** Minutes east of UTC: none and `Z` are 0; undefined when out of range. */
+function parseOffset(zone: string | undefined): number | undefined {
+  if (zone === undefined || zone.toUpperCase() === 'Z') return 0;
+  const digits = zone.slice(1).replace(':', '');
+  const hours = Number(digits.slice(0, 2));
+  const minutes = digits.length > 2 ? Number(digits.slice(2)) : 0;
+  if (hours > 23 || minutes > 59) return undefined;
+  return (zone.startsWith('-') ? -1 : 1) * (hours * 60 + minutes);
 }
 
 export function parseTimeRange(range: { readonly from?: string; readonly to?: string }): TimeRange {
