@@ -27,12 +27,14 @@ const QUARANTINE_PREFIX = 'quarantine/';
  * an Athena workgroup, and two scheduled Lambda functions running the same code as the CLI.
  *
  * Why the ETL is a Lambda function and not a Fargate task: one 5-minute batch (500k-750k events,
- * ~625k on average) takes about 3 s locally; with S3 transfers and a slower vCPU, a run of a few
- * batches takes well under a minute, against Lambda's 15-minute limit. 10 GB of /tmp holds the
- * staged Parquet of a run, and memory (which also buys vCPUs) is a setting. Lambda has no
- * cluster, VPC or image to keep, and costs nothing between runs. Fargate becomes the answer when
- * a run can outgrow 15 minutes: a backlog of hundreds of batches after an outage (runEtl takes
- * every waiting file in one run), or batches an order of magnitude larger.
+ * ~33 MB of gzip) takes about 3 s on a developer laptop and 27 s on a 2-vCPU sandbox, peaking at
+ * ~700 MB of memory. A run every 15 minutes takes three batches: one to two minutes on Lambda's
+ * ~2.3 vCPUs at 4 GB, far below its 15-minute limit; 10 GB of /tmp holds a run's staged Parquet.
+ * Lambda has no cluster, VPC or image to keep and costs nothing between runs. Fargate (or a per-run
+ * file cap in runEtl) becomes necessary when one run can outgrow 15 minutes: runEtl takes every
+ * waiting file at once, so a backlog of more than ~30 batches (2.5 hours of outage at the slow
+ * figure) would time out on every tick; raise etlMemoryMb (up to 6 vCPUs) and run `strata etl`
+ * from a larger machine once to catch up.
  */
 export class StrataStack extends Stack {
   readonly rawBucket: s3.Bucket;

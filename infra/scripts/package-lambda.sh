@@ -19,6 +19,9 @@ cp package.json package-lock.json "$out/"
 cd "$out"
 # --ignore-scripts: the root's "prepare" would rebuild; --os/--cpu select DuckDB's Linux binding.
 npm ci --omit=dev --ignore-scripts --os=linux --cpu="$cpu" --no-audit --no-fund
+# Not needed in Lambda: DuckDB's musl builds (Lambda is glibc) and the dashboard's chart library
+# (~65 MB; only `strata serve` reads it, by file path).
+rm -rf node_modules/@duckdb/node-bindings-linux-*-musl node_modules/echarts node_modules/zrender
 size="$(du -sm . | cut -f1)"
 echo "packaged $out: ${size} MB unzipped (Lambda allows 250 MB)"
 if [ "$size" -ge 250 ]; then echo "too large for Lambda: trim dependencies or move them to a layer" >&2; exit 1; fi
