@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { generate } from '../src/generate/generate.js';
-import { GZIP_LEVEL } from '../src/generate/gzip-sink.js';
+import { GZIP_LEVEL, GZIP_MEM_LEVEL } from '../src/generate/gzip-sink.js';
 import { LocalStorage } from '../src/storage/local.js';
 
 const EVENTS = 625_000;
@@ -51,7 +51,7 @@ export async function benchGenerate(args: Record<string, unknown>): Promise<void
     const raw = gunzipSync(await bronze.readBytes(first.key));
     const c1 = process.cpuUsage();
     const t1 = performance.now();
-    const again = gzipSync(raw, { level: GZIP_LEVEL });
+    const again = gzipSync(raw, { level: GZIP_LEVEL, memLevel: GZIP_MEM_LEVEL });
     const baseline = (performance.now() - t1) / 1000;
     const baselineCpu = cpuMs(c1) / 1000;
     const perBatch = seconds / batches;

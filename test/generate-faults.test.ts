@@ -220,6 +220,10 @@ describe('generate --fault-rate', () => {
     }
   });
 
+  test('one of two consecutive files starts with a byte-order mark', () => {
+    expect(contents.filter((c) => c[0] === 0xef && c[1] === 0xbb && c[2] === 0xbf)).toHaveLength(1);
+  });
+
   test('each kind of malformed JSON is there', () => {
     const lines = contents.flatMap(splitLines);
     const text = lines.map((l) => l.toString('latin1'));

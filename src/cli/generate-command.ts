@@ -94,7 +94,7 @@ function parseFlags(flags: GenerateFlags) {
     maxEvents = max ?? Math.max(DEFAULT_MAX_EVENTS, min ?? DEFAULT_MAX_EVENTS);
   }
   const rateText = flags.faultRate.trim();
-  const faultRate = /^(\d+(\.\d*)?|\.\d+)$/.test(rateText) ? Number(rateText) : NaN;
+  const faultRate = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(rateText) ? Number(rateText) : NaN;
   if (!(faultRate >= 0 && faultRate <= 1)) throw new UserError(`--fault-rate: expected a number from 0 to 1, got ${JSON.stringify(flags.faultRate)}`);
   if (flags.seed === '') throw new UserError('--seed: must not be empty');
   return {

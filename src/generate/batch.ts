@@ -1,4 +1,4 @@
-import { MAX_CLEAN_LINE, eventFields, writeCleanLine } from './event-line.js';
+import { MAX_CLEAN_LINE, eventFields, renderFields, writeCleanLine } from './event-line.js';
 import type { Draft } from './fault-draft.js';
 import { BLANK_LINES, coerce, FaultDeck } from './faults.js';
 import { drawId, TimestampWriter, uuid } from './format.js';
@@ -35,6 +35,13 @@ export function batchEvents(spec: BatchSpec): number {
   return eventsInBatch(spec.timeMs, spec.minEvents, spec.maxEvents, stream(spec, spec.timeMs, 'volume'));
 }
 
+/** The id of a batch's second line, which is always clean: what the next batch resends. */
+function secondId(spec: BatchSpec, timeMs: number): string {
+  const ids = stream(spec, timeMs, 'ids');
+  uuid(ids);
+  return uuid(ids);
+}
+
 /** Writes one batch as gzipped JSON lines to a local file. */
 export async function writeBatch(spec: BatchSpec, path: string): Promise<BatchStats> {
   const n = batchEvents(spec);
@@ -47,10 +54,12 @@ export async function writeBatch(spec: BatchSpec, path: string): Promise<BatchSt
   const event = emptyEvent();
   const id = new Uint32Array(4);
   const recent = new RecentEvents();
-  // What the next batch resends: the first id of the previous batch, whose first line is clean.
-  const previousBatchId = uuid(stream(spec, spec.timeMs - spec.intervalMs, 'ids'));
-  // Exactly round(n * rate) dirty lines, spread by selection sampling; line 1 always stays clean.
-  const dirtyLines = Math.min(n - 1, Math.round(n * spec.faultRate));
+  const previousBatchId = secondId(spec, spec.timeMs - spec.intervalMs);
+  // Every other batch of a dirty run starts with a byte-order mark, where decoders like to drop it.
+  const bomFirst = spec.faultRate > 0 && n >= 2 && Math.floor(spec.timeMs / spec.intervalMs) % 2 === 0;
+  // Exactly round(n * rate) dirty lines: maybe line 1 (the BOM), the rest spread over lines 3..n
+  // by selection sampling. Line 2 always stays clean.
+  const dirtyLines = Math.min(Math.round(n * spec.faultRate), Math.max(0, n - 2) + (bomFirst ? 1 : 0));
   let dirtyLeft = dirtyLines;
   let blankLines = 0;
   const out = new LineBuffer(CHUNK_BYTES);
@@ -60,7 +69,10 @@ export async function writeBatch(spec: BatchSpec, path: string): Promise<BatchSt
       const timeMs = spec.timeMs + Math.floor(((i + simRng.float()) * spec.intervalMs) / n);
       drawId(idRng, id);
       sim.next(event);
-      if (dirtyLeft > 0 && i > 0 && faultRng.float() * (n - i) < dirtyLeft) {
+      if (i === 0 && bomFirst && dirtyLeft > 0) {
+        dirtyLeft--;
+        out.text(`\uFEFF${renderFields(eventFields(id, timeMs, event))}\n`);
+      } else if (dirtyLeft > 0 && i > 1 && faultRng.float() * (n - i) < dirtyLeft) {
         dirtyLeft--;
         let kind = deck.draw();
         for (; kind === 'blank'; kind = deck.draw()) {

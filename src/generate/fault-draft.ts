@@ -15,9 +15,9 @@ export interface Draft {
   readonly event: SimEvent;
   readonly timeMs: number;
   readonly rng: Rng;
-  /** A recent clean line of this file and its event id (there is one: line 1 is always clean). */
+  /** A recent clean line of this file and its event id (there is one: line 2 is always clean). */
   recent(): { line: string; id: string };
-  /** The first event id of the batch one interval earlier. */
+  /** The event id of line 2 (always clean) of the batch one interval earlier. */
   readonly previousBatchId: string;
 }
 

@@ -5,6 +5,8 @@ import { createGzip, type Gzip } from 'node:zlib';
 
 /** Level 1 is the fastest; bronze files are written once and read a few times. */
 export const GZIP_LEVEL = 1;
+/** memLevel 9 (default 8) measured a few percent faster at level 1 on this data. */
+export const GZIP_MEM_LEVEL = 9;
 /** Buffers the caller hands over at a time; zlib may hold a few of them queued. */
 export const CHUNK_BYTES = 512 * 1024;
 
@@ -22,7 +24,7 @@ export class GzipFileSink {
   constructor(path: string) {
     // Node passes stream options through to the Transform: queue a few chunks so generation and
     // compression overlap instead of taking turns.
-    const options = { level: GZIP_LEVEL, chunkSize: 256 * 1024, writableHighWaterMark: 4 * CHUNK_BYTES };
+    const options = { level: GZIP_LEVEL, memLevel: GZIP_MEM_LEVEL, chunkSize: 256 * 1024, writableHighWaterMark: 4 * CHUNK_BYTES };
     this.gzip = createGzip(options);
     this.done = pipeline(this.gzip, createWriteStream(path));
     // Failures surface through write() and close(); keep an early one from going unhandled.
