@@ -13,6 +13,7 @@ const { values } = parseArgs({
     backlog: { type: 'string' },
     chaos: { type: 'boolean', default: false },
     batches: { type: 'string' },
+    events: { type: 'string' },
   },
 });
 

@@ -1,44 +1,56 @@
 /**
  * SPEC §3 in SQL: each raw line to exactly one of valid / rejected(reason), by the first failing
- * check in the SPEC's order. DuckDB parses each line once (`json_transform` to a MAP of raw JSON
- * values); the checks then look only at the small per-field values.
+ * check in the SPEC's order. DuckDB parses each line once (`json_transform` pulls the known
+ * fields out as raw JSON text, `json_keys` lists the keys); everything after works on those
+ * small strings. The query is split into stages so that no expression is computed twice:
+ * DuckDB macros are substituted textually, so a nested macro would repeat its argument's work.
  */
 
-const WS = `' ' || chr(9) || chr(10) || chr(13) || chr(11) || chr(12)`;
-const KNOWN_FIELDS = ['event_id', 'timestamp', 'user_id', 'session_id', 'event_type', 'product_id', 'category', 'price', 'quantity', 'search_query'];
+/** SPEC §3's whitespace as a SQL literal holding the raw characters (a chr() chain costs per row). */
+const WS = "' \t\n\r\x0b\x0c'";
+const KNOWN_FIELDS = ['event_id', 'timestamp', 'user_id', 'session_id', 'event_type', 'product_id', 'category', 'price', 'quantity', 'search_query'] as const;
 export const EVENT_TYPES = ['page_view', 'search', 'add_to_cart', 'remove_from_cart', 'purchase'] as const;
 const list = (items: readonly string[]): string => `[${items.map((s) => `'${s}'`).join(', ')}]`;
+const KNOWN_STRUCT = `{${KNOWN_FIELDS.map((f) => `"${f}":"JSON"`).join(',')}}`;
 
 /** DuckDB's JSON reader accepts these; RFC 8259 does not. Checked again with strings blanked out. */
 const LENIENT_JSON = `'(?i)nan|inf|,[ \\t\\n\\r]*[\\]}]'`;
+/** Cheap tests that let almost every line skip the regular expressions. */
+const LENIENT_HINT =
+  `(contains(line, 'NaN') OR contains(line, 'nan') OR contains(line, 'NAN') OR contains(line, 'Inf') OR contains(line, 'inf') ` +
+  `OR contains(line, 'INF') OR regexp_matches(line, ',[ \\t\\n\\r]*[\\]}]'))`;
 const JSON_STRING = `'"(?:[^"\\\\]|\\\\.)*"'`;
+const TIMESTAMP_FORMS =
+  `'^([0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01]))[T ]((?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])` +
+  `(?:\\.([0-9]{1,9}))?(Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?$'`;
+const NUMERIC_STRING = `'[+-]?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?'`;
 
 /**
- * Helper macros; created once per connection. A value `v` is the raw JSON text of one field as
- * DuckDB re-serialised it (JSON null and absent are both SQL NULL). Its type shows in its first
- * character, and a string needs decoding only when it holds a backslash, which keeps the
- * per-field cost to string operations instead of another JSON parse.
+ * Helper macros, created once per connection. Their arguments are always plain columns.
+ * A raw value `r` is one field's JSON text as DuckDB re-serialised it (JSON null and absent are
+ * both SQL NULL); its first character tells its type.
  */
 export const CLEANING_MACROS = `
-CREATE OR REPLACE TEMP MACRO strata_trim(s) AS trim(s, ${WS});
-CREATE OR REPLACE TEMP MACRO strata_is_str(v) AS starts_with(v, '"');
-CREATE OR REPLACE TEMP MACRO strata_is_num(v) AS (v[1] BETWEEN '0' AND '9' OR v[1] = '-');
-CREATE OR REPLACE TEMP MACRO strata_str(v) AS CASE WHEN strata_is_str(v)
-  THEN CASE WHEN contains(v, '\\') THEN v ->> '$' ELSE v[2:-2] END END;
-CREATE OR REPLACE TEMP MACRO strata_id(v) AS CASE
-  WHEN strata_is_str(v) THEN nullif(strata_trim(strata_str(v)), '')
-  WHEN strata_is_num(v) AND regexp_full_match(v, '-?[0-9]+') THEN CAST(v AS VARCHAR) END;
-CREATE OR REPLACE TEMP MACRO strata_norm(v) AS CASE WHEN strata_is_str(v)
-  THEN nullif(lower(strata_trim(regexp_replace(strata_str(v), '[ \\t\\n\\r\\x0b\\x0c]+', ' ', 'g'))), '') END;
-CREATE OR REPLACE TEMP MACRO strata_num(v) AS CASE
-  WHEN strata_is_num(v) THEN CAST(v AS VARCHAR)
-  WHEN strata_is_str(v) AND regexp_full_match(strata_trim(strata_str(v)), '[+-]?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?')
-    THEN strata_trim(strata_str(v)) END;
+CREATE OR REPLACE TEMP MACRO strata_trim(s) AS
+  CASE WHEN contains(${WS}, s[1]) OR contains(${WS}, s[-1]) THEN trim(s, ${WS}) ELSE s END;
+CREATE OR REPLACE TEMP MACRO strata_is_num(r) AS (r[1] BETWEEN '0' AND '9' OR r[1] = '-');
+CREATE OR REPLACE TEMP MACRO strata_str(r) AS CASE WHEN starts_with(r, '"')
+  THEN CASE WHEN contains(r, '\\') THEN r ->> '$' ELSE r[2:-2] END END;
+CREATE OR REPLACE TEMP MACRO strata_collapse(s) AS CASE
+  WHEN contains(s, '  ') OR regexp_matches(s, '[\\t\\n\\r\\x0b\\x0c]') THEN regexp_replace(s, '[ \\t\\n\\r\\x0b\\x0c]+', ' ', 'g') ELSE s END;
 `;
 
+/** The value of an id field: a trimmed non-empty string, or an integer's exact digits (SPEC §3 rule 5). */
+const idValue = (f: string): string =>
+  `CASE WHEN d_${f} IS NOT NULL THEN nullif(strata_trim(d_${f}), '') WHEN strata_is_num(r_${f}) AND regexp_full_match(r_${f}, '-?[0-9]+') THEN r_${f} END`;
+
+/** The text of a JSON number or numeric string (SPEC §3), else NULL. */
+const numericText = (f: string): string =>
+  `CASE WHEN strata_is_num(r_${f}) THEN r_${f} WHEN regexp_full_match(strata_trim(d_${f}), ${NUMERIC_STRING}) THEN strata_trim(d_${f}) END`;
+
 /**
- * Classifies `source` (columns file_idx, line_no, line; blank lines already removed or not) into
- * one row per non-blank line with `reason` NULL for valid rows and the typed silver columns.
+ * Classifies `source` (columns file_idx, line_no, line) into one row per non-blank line:
+ * `reason` NULL for valid rows, which carry the typed silver columns.
  */
 export function classifySql(source: string): string {
   return `
@@ -47,29 +59,39 @@ WITH nonblank AS (
   -- JSON lines start with '{': look at the first character before trimming the whole line.
   WHERE line IS NOT NULL AND (NOT contains(${WS}, line[1]) OR strata_trim(line) <> '')
 ), parsed AS (
-  SELECT file_idx, line_no, line, try(json_transform(line, '"MAP(VARCHAR, JSON)"')) AS m FROM nonblank
-), fields AS (
-  SELECT file_idx, line_no, line, m,
-    m IS NULL
-      OR len(map_keys(m)) <> len(list_distinct(map_keys(m)))
-      OR (regexp_matches(line, ${LENIENT_JSON})
-          AND regexp_matches(regexp_replace(line, ${JSON_STRING}, '""', 'g'), ${LENIENT_JSON})) AS bad_json,
-    CASE WHEN strata_is_str(CAST(m['event_id'] AS VARCHAR)) THEN nullif(strata_trim(strata_str(CAST(m['event_id'] AS VARCHAR))), '') END AS event_id,
-    regexp_extract(strata_str(CAST(m['timestamp'] AS VARCHAR)),
-      '^([0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01]))[T ]((?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])(?:\\.([0-9]{1,9}))?(Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?$',
-      ['date', 'time', 'fraction', 'zone']) AS ts,
-    lower(strata_trim(strata_str(CAST(m['event_type'] AS VARCHAR)))) AS event_type,
-    strata_id(CAST(m['user_id'] AS VARCHAR)) AS user_id,
-    strata_id(CAST(m['session_id'] AS VARCHAR)) AS session_id,
-    strata_id(CAST(m['product_id'] AS VARCHAR)) AS product_id,
-    strata_norm(CAST(m['category'] AS VARCHAR)) AS category,
-    strata_norm(CAST(m['search_query'] AS VARCHAR)) AS search_query,
-    CAST(m['price'] AS VARCHAR) AS price_json,
-    strata_num(CAST(m['price'] AS VARCHAR)) AS price_text,
-    CAST(m['quantity'] AS VARCHAR) AS quantity_json,
-    try_cast(strata_num(CAST(m['quantity'] AS VARCHAR)) AS DECIMAL(38, 18)) AS quantity_value,
-    list_filter(map_entries(m), e -> NOT list_contains(${list(KNOWN_FIELDS)}, e.key)) AS extra_entries
+  SELECT file_idx, line_no, line, try(json_transform(line, '${KNOWN_STRUCT}')) AS s, try(json_keys(line)) AS keys
+  FROM nonblank
+), raw AS (
+  -- json_transform also accepts arrays and scalars; only an object may pass.
+  SELECT file_idx, line_no, line, s IS NULL OR keys IS NULL OR strata_trim(line)[1] <> '{' AS unparsed, keys,
+    ${KNOWN_FIELDS.map((f) => `CAST(s.${f} AS VARCHAR) AS r_${f}`).join(',\n    ')}
   FROM parsed
+), decoded AS (
+  SELECT *,
+    ${KNOWN_FIELDS.map((f) => `strata_str(r_${f}) AS d_${f}`).join(',\n    ')},
+    -- Every key known and present once: the usual line. Anything else takes the careful path.
+    len(keys) = ${KNOWN_FIELDS.map((f) => `(r_${f} IS NOT NULL)::INTEGER`).join(' + ')} AS plain_keys
+  FROM raw
+), fields AS (
+  SELECT file_idx, line_no, line, r_price, r_quantity,
+    unparsed
+      OR (NOT plain_keys AND list_unique(keys) <> len(keys))
+      OR (${LENIENT_HINT} AND regexp_matches(regexp_replace(line, ${JSON_STRING}, '""', 'g'), ${LENIENT_JSON})) AS bad_json,
+    nullif(strata_trim(d_event_id), '') AS event_id,
+    regexp_extract(d_timestamp, ${TIMESTAMP_FORMS}, ['date', 'time', 'fraction', 'zone']) AS ts,
+    lower(strata_trim(d_event_type)) AS event_type,
+    ${idValue('user_id')} AS user_id,
+    ${idValue('session_id')} AS session_id,
+    ${idValue('product_id')} AS product_id,
+    nullif(lower(strata_trim(strata_collapse(d_category))), '') AS category,
+    nullif(lower(strata_trim(strata_collapse(d_search_query))), '') AS search_query,
+    ${numericText('price')} AS price_text,
+    try_cast(${numericText('quantity')} AS DECIMAL(38, 18)) AS quantity_value,
+    -- Unknown fields are rare: only their lines pay for a second parse, into a map of all fields.
+    CASE WHEN NOT unparsed AND NOT plain_keys AND NOT list_has_all(${list(KNOWN_FIELDS)}, keys)
+      THEN list_filter(map_entries(try(json_transform(line, '"MAP(VARCHAR, JSON)"'))), e -> NOT list_contains(${list(KNOWN_FIELDS)}, e.key))
+      ELSE [] END AS extra_entries
+  FROM decoded
 ), typed AS (
   SELECT *,
     try_cast(ts.date || ' ' || ts.time || '.' || rpad(left(ts.fraction, 6), 6, '0') AS TIMESTAMP)
@@ -89,10 +111,10 @@ WITH nonblank AS (
     WHEN event_type IS NULL OR NOT list_contains(${list(EVENT_TYPES)}, event_type) THEN 'unknown_event_type'
     WHEN user_id IS NULL OR session_id IS NULL THEN 'missing_id'
     WHEN event_type IN ('page_view', 'add_to_cart', 'remove_from_cart', 'purchase') AND product_id IS NULL THEN 'missing_product'
-    WHEN (price_json IS NOT NULL AND (price IS NULL OR price_double < 0))
-      OR (price_json IS NULL AND event_type IN ('purchase', 'add_to_cart')) THEN 'bad_price'
-    WHEN (quantity_json IS NOT NULL AND quantity IS NULL)
-      OR (quantity_json IS NULL AND event_type IN ('add_to_cart', 'remove_from_cart', 'purchase')) THEN 'bad_quantity'
+    WHEN (r_price IS NOT NULL AND (price IS NULL OR price_double < 0))
+      OR (r_price IS NULL AND event_type IN ('purchase', 'add_to_cart')) THEN 'bad_price'
+    WHEN (r_quantity IS NOT NULL AND quantity IS NULL)
+      OR (r_quantity IS NULL AND event_type IN ('add_to_cart', 'remove_from_cart', 'purchase')) THEN 'bad_quantity'
     WHEN event_type = 'search' AND search_query IS NULL THEN 'missing_search_query'
   END AS reason
   FROM typed
