@@ -75,7 +75,7 @@ WITH nonblank AS (
 ), fields AS (
   SELECT file_idx, line_no, line, r_price, r_quantity,
     unparsed
-      OR (NOT plain_keys AND list_unique(keys) <> len(keys))
+      OR CASE WHEN plain_keys THEN false ELSE list_unique(keys) <> len(keys) END
       OR (${LENIENT_HINT} AND regexp_matches(regexp_replace(line, ${JSON_STRING}, '""', 'g'), ${LENIENT_JSON})) AS bad_json,
     nullif(strata_trim(d_event_id), '') AS event_id,
     regexp_extract(d_timestamp, ${TIMESTAMP_FORMS}, ['date', 'time', 'fraction', 'zone']) AS ts,
@@ -88,7 +88,7 @@ WITH nonblank AS (
     ${numericText('price')} AS price_text,
     try_cast(${numericText('quantity')} AS DECIMAL(38, 18)) AS quantity_value,
     -- Unknown fields are rare: only their lines pay for a second parse, into a map of all fields.
-    CASE WHEN NOT unparsed AND NOT plain_keys AND NOT list_has_all(${list(KNOWN_FIELDS)}, keys)
+    CASE WHEN unparsed OR plain_keys THEN [] WHEN NOT list_has_all(${list(KNOWN_FIELDS)}, keys)
       THEN list_filter(map_entries(try(json_transform(line, '"MAP(VARCHAR, JSON)"'))), e -> NOT list_contains(${list(KNOWN_FIELDS)}, e.key))
       ELSE [] END AS extra_entries
   FROM decoded
