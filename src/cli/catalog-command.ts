@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { buildCatalog, catalogPath, ensureCatalog } from '../catalog/refresh-catalog.js';
+import { registerCatalogSync } from '../cloud/catalog-sync-command.js';
 import { resolveRoots } from '../config.js';
 import { UserError, errorMessage } from '../errors.js';
 import { readSnapshot } from '../ledger/log.js';
@@ -14,6 +15,7 @@ import { runCommand } from './run-command.js';
 export function registerCatalog(program: Command): void {
   const group = program.command('catalog').description('the catalog of tables (catalog.duckdb; cloud catalogs)');
   registerCatalogRefresh(group);
+  registerCatalogSync(group);
 }
 
 function registerCatalogRefresh(group: Command): void {

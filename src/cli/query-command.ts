@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import type { AthenaOptions } from '../cloud/athena-engine.js';
 import { resolveRoots } from '../config.js';
 import { QUERIES, QUERY_NAMES, parseLimit, parseQueryName, parseTimeRange, runBusinessQuery } from '../queries/run-query.js';
 import { runReadOnlySql, type SqlResult } from '../queries/run-sql.js';
@@ -7,7 +8,14 @@ import { formatResult, parseFormat, type OutputColumn, type ResultSet } from './
 import { keepCatalogCurrent } from './catalog-command.js';
 import { runCommand } from './run-command.js';
 
-interface QueryOptions {
+interface EngineOptions {
+  engine: string;
+  workgroup?: string;
+  output?: string;
+  database?: string;
+}
+
+interface QueryOptions extends EngineOptions {
   warehouse?: string;
   from?: string;
   to?: string;
@@ -25,6 +33,10 @@ export function registerQuery(program: Command): void {
     .option('--to <time>', 'up to this event time, exclusive')
     .option('--limit <n>', 'top_products: how many products (default 10)')
     .option('--format <format>', 'table, csv or json', 'table')
+    .addOption(engineOption())
+    .option('--workgroup <name>', 'athena: workgroup (env STRATA_ATHENA_WORKGROUP)')
+    .option('--output <s3uri>', 'athena: result location (env STRATA_ATHENA_OUTPUT)')
+    .option('--database <name>', 'athena: database (env STRATA_ATHENA_DATABASE)')
     .action(
       runCommand(async (nameText: string, options: QueryOptions) => {
         // Every input is checked before the warehouse is touched.
@@ -32,9 +44,16 @@ export function registerQuery(program: Command): void {
         const format = parseFormat(options.format);
         parseTimeRange(options);
         const limit = parseLimit(options.limit);
-        const warehouse = await openStorage(resolveRoots(options).warehouse);
-        const rows = await runBusinessQuery(warehouse, name, { from: options.from, to: options.to, limit });
-        await keepCatalogCurrent(warehouse);
+        const range = { from: options.from, to: options.to, limit };
+        let rows;
+        if (options.engine === 'athena') {
+          const { runAthenaQuery } = await import('../cloud/athena-engine.js');
+          rows = await runAthenaQuery(name, range, athenaOptions(options));
+        } else {
+          const warehouse = await openStorage(resolveRoots(options).warehouse);
+          rows = await runBusinessQuery(warehouse, name, range);
+          await keepCatalogCurrent(warehouse);
+        }
         const columns: OutputColumn[] = QUERIES[name].columns.map((c) => ({
           name: c.name,
           kind: c.kind === 'text' ? 'text' : c.kind === 'money' ? 'money' : 'number',
@@ -50,14 +69,34 @@ export function registerQuery(program: Command): void {
     .argument('<query>', 'a single SELECT')
     .option('--warehouse <uri>', 'warehouse root (env STRATA_WAREHOUSE, default ./data/warehouse)')
     .option('--format <format>', 'table, csv or json', 'table')
+    .addOption(engineOption())
+    .option('--workgroup <name>', 'athena: workgroup (env STRATA_ATHENA_WORKGROUP)')
+    .option('--output <s3uri>', 'athena: result location (env STRATA_ATHENA_OUTPUT)')
+    .option('--database <name>', 'athena: database (env STRATA_ATHENA_DATABASE)')
     .action(
-      runCommand(async (query: string, options: { warehouse?: string; format: string }) => {
+      runCommand(async (query: string, options: EngineOptions & { warehouse?: string; format: string }) => {
         const format = parseFormat(options.format);
+        if (options.engine === 'athena') {
+          // Athena enforces its own permissions; strata passes the statement through as written.
+          const { executeAthena } = await import('../cloud/athena-engine.js');
+          const result = await executeAthena(query, athenaOptions(options));
+          const columns: OutputColumn[] = result.columns.map((c) => ({ name: c.name, kind: /int|decimal|double|float|real/i.test(c.type) ? 'number' : 'text' }));
+          process.stdout.write(formatResult({ columns, rows: result.rows.map((r) => columns.map((c) => r[c.name] ?? null)) }, format, { tty: process.stdout.isTTY }));
+          return;
+        }
         const warehouse = await openStorage(resolveRoots(options).warehouse);
         const result = await runReadOnlySql(warehouse, query);
         process.stdout.write(formatResult(sqlResultSet(result), format, { tty: process.stdout.isTTY }));
       }),
     );
+}
+
+function engineOption(): Option {
+  return new Option('--engine <engine>', 'where the query runs: duckdb (local, default) or athena').choices(['duckdb', 'athena']).default('duckdb');
+}
+
+function athenaOptions(options: EngineOptions): AthenaOptions {
+  return { workgroup: options.workgroup, outputLocation: options.output, database: options.database };
 }
 
 const NUMBER_TYPES = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'FLOAT', 'DOUBLE']);
