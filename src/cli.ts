@@ -1,12 +1,23 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { registerGenerate } from './cli/generate-command.js';
-import { registerEtl } from './cli/etl-command.js';
-import { registerQuery } from './cli/query-command.js';
-import { registerStatus } from './cli/status-command.js';
-import { registerServe } from './cli/serve-command.js';
-import { registerDemo } from './cli/demo-command.js';
-import { registerCatalog } from './cli/catalog-command.js';
+
+type Register = (program: Command) => void;
+
+/**
+ * Each command's module is loaded only when that command runs: the AWS SDK, the web server and
+ * DuckDB together take longer to load than most commands take to run. `strata --help` loads all.
+ */
+const MODULES: Record<string, () => Promise<Register>> = {
+  generate: () => import('./cli/generate-command.js').then((m) => m.registerGenerate),
+  etl: () => import('./cli/etl-command.js').then((m) => m.registerEtl),
+  query: () => import('./cli/query-command.js').then((m) => m.registerQuery),
+  status: () => import('./cli/status-command.js').then((m) => m.registerStatus),
+  serve: () => import('./cli/serve-command.js').then((m) => m.registerServe),
+  demo: () => import('./cli/demo-command.js').then((m) => m.registerDemo),
+  catalog: () => import('./cli/catalog-command.js').then((m) => m.registerCatalog),
+};
+/** Commands registered by another command's module. */
+const ALIASES: Record<string, string> = { compact: 'etl', sql: 'query' };
 
 const program = new Command('strata')
   .description('Event analytics pipeline: generate -> bronze -> etl -> silver -> catalog -> query -> serve')
@@ -15,13 +26,11 @@ const program = new Command('strata')
   .configureOutput({ outputError: (text, write) => write(`strata: ${text.replace(/^error: /, '').trim()}\n`) })
   .exitOverride();
 
-registerGenerate(program);
-registerEtl(program);
-registerQuery(program);
-registerStatus(program);
-registerServe(program);
-registerDemo(program);
-registerCatalog(program);
+const requested = process.argv[2] ?? '';
+const only = MODULES[requested] ? requested : ALIASES[requested];
+for (const [name, load] of Object.entries(MODULES)) {
+  if (only === undefined || only === name) (await load())(program);
+}
 
 try {
   await program.parseAsync(process.argv);
