@@ -2,7 +2,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Db } from '../db/duckdb.js';
 import { sqlString, sqlStringList } from '../db/sql.js';
-import { restoreCarriageReturns, type EarlyReject } from '../bronze/prepare-lines.js';
+import { MAX_LINE_BYTES, restoreCarriageReturns, type EarlyReject } from '../bronze/prepare-lines.js';
 import { emptyRejectCounts, REJECT_REASONS, type HourPartition, type RejectCounts, type RejectReason } from '../ledger/types.js';
 import { CLEANING_MACROS, classifySql } from './cleaning-sql.js';
 
@@ -39,7 +39,7 @@ export interface StagingResult {
 const lineReader = (file: string): string =>
   // One VARCHAR column per line: a NUL delimiter and no quote never split a prepared line.
   `read_csv(${sqlString(file)}, columns = {'line': 'VARCHAR'}, delim = chr(0), quote = '', escape = '', header = false, ` +
-  `new_line = '\\n', auto_detect = false, strict_mode = false, max_line_size = 67108864, buffer_size = 134217728)`;
+  `new_line = '\\n', auto_detect = false, strict_mode = false, max_line_size = ${MAX_LINE_BYTES + 1024}, buffer_size = ${2 * MAX_LINE_BYTES + 4096})`;
 
 /**
  * A run's working database, on local disk: every line of every file of the run lands here,
@@ -116,12 +116,18 @@ export class RunStaging {
       ? `SELECT DISTINCT event_id FROM read_parquet(${sqlStringList(silverFiles)}) WHERE event_id IN (SELECT event_id FROM staged WHERE reason IS NULL)`
       : `SELECT NULL::VARCHAR AS event_id WHERE false`;
     await db.run(`CREATE TABLE held AS ${heldBefore}`);
+    // Duplicates are few: find the ids seen twice (a hash aggregate, no sort), then list the
+    // lines that lose — every later occurrence, and any line whose id silver already holds.
     await db.run(`
-      CREATE TABLE verdict AS
-      SELECT file_idx, line_no,
-        row_number() OVER (PARTITION BY event_id ORDER BY file_idx, line_no) > 1
-          OR event_id IN (SELECT event_id FROM held) AS dup
-      FROM staged WHERE reason IS NULL`);
+      CREATE TABLE repeated AS
+      SELECT event_id, min(file_idx::BIGINT * 4294967296 + line_no) AS first_pos
+      FROM staged WHERE reason IS NULL GROUP BY event_id HAVING count(*) > 1`);
+    await db.run(`
+      CREATE TABLE dups AS
+      SELECT s.file_idx, s.line_no FROM staged s JOIN repeated r USING (event_id)
+      WHERE s.reason IS NULL AND s.file_idx::BIGINT * 4294967296 + s.line_no <> r.first_pos
+      UNION
+      SELECT s.file_idx, s.line_no FROM staged s SEMI JOIN held h USING (event_id) WHERE s.reason IS NULL`);
 
     const outcomes = new Map<number, FileOutcome>();
     const outcome = (fileIdx: number): FileOutcome => {
@@ -129,17 +135,23 @@ export class RunStaging {
       if (!o) outcomes.set(fileIdx, (o = { lines: 0, valid: 0, rejected: emptyRejectCounts(), duplicates: 0 }));
       return o;
     };
-    for (const row of await db.all(`SELECT file_idx, reason, count(*) AS n FROM staged WHERE reason IS NOT NULL GROUP BY ALL`)) {
+    for (const row of await db.all(`SELECT file_idx, reason, count(*) AS n FROM staged GROUP BY ALL`)) {
+      const o = outcome(Number(row.file_idx));
+      const n = Number(row.n);
+      o.lines += n;
+      if (row.reason === null) {
+        o.valid += n;
+        continue;
+      }
       const reason = String(row.reason) as RejectReason;
       if (!REJECT_REASONS.includes(reason)) throw new Error(`unexpected reject reason ${reason}`);
-      outcome(Number(row.file_idx)).rejected[reason] += Number(row.n);
+      o.rejected[reason] += n;
     }
-    for (const row of await db.all(`SELECT file_idx, count(*) FILTER (WHERE dup) AS dups, count(*) FILTER (WHERE NOT dup) AS valid FROM verdict GROUP BY ALL`)) {
+    for (const row of await db.all(`SELECT file_idx, count(*) AS n FROM dups GROUP BY ALL`)) {
       const o = outcome(Number(row.file_idx));
-      o.duplicates = Number(row.dups);
-      o.valid = Number(row.valid);
+      o.duplicates = Number(row.n);
+      o.valid -= o.duplicates;
     }
-    for (const row of await db.all(`SELECT file_idx, count(*) AS n FROM staged GROUP BY ALL`)) outcome(Number(row.file_idx)).lines = Number(row.n);
 
     const eventsDir = path.join(outDir, 'events');
     await mkdir(outDir, { recursive: true });
@@ -150,8 +162,8 @@ export class RunStaging {
           f.source_file, s.line_no AS source_line, ${sqlString(this.runId)} AS run_id,
           CAST(year(s.event_time) AS INTEGER) AS "year", CAST(month(s.event_time) AS INTEGER) AS "month",
           CAST(day(s.event_time) AS INTEGER) AS "day", CAST(hour(s.event_time) AS INTEGER) AS "hour"
-        FROM staged s JOIN verdict v USING (file_idx, line_no) JOIN run_files f USING (file_idx)
-        WHERE NOT v.dup
+        FROM staged s JOIN run_files f USING (file_idx)
+        WHERE s.reason IS NULL AND NOT EXISTS (SELECT 1 FROM dups d WHERE d.file_idx = s.file_idx AND d.line_no = s.line_no)
       ) TO ${sqlString(eventsDir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY ("year", "month", "day", "hour"),
         WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN 'part-{i}', RETURN_STATS true)`);
     const partitions = await collectPartitions(eventsDir, written);
@@ -170,7 +182,8 @@ export class RunStaging {
       quarantine = { localPath, rows: rejectedRows, bytes: (await stat(localPath)).size };
     }
     const extraFields = (
-      await db.all(`SELECT DISTINCT unnest(s.extra_keys) AS k FROM staged s JOIN verdict v USING (file_idx, line_no) WHERE NOT v.dup ORDER BY 1`)
+      await db.all(`SELECT DISTINCT unnest(s.extra_keys) AS k FROM staged s ANTI JOIN dups d USING (file_idx, line_no)
+        WHERE s.reason IS NULL AND len(s.extra_keys) > 0 ORDER BY 1`)
     ).map((r) => String(r.k));
     return { outcomes, partitions, quarantine, extraFields };
   }
