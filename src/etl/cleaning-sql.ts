@@ -107,7 +107,9 @@ WITH nonblank AS (
   SELECT *, CASE
     WHEN bad_json THEN 'malformed_json'
     WHEN event_id IS NULL THEN 'missing_event_id'
-    WHEN ts IS NULL OR ts.date = '' OR event_time IS NULL OR try_cast(ts.date AS DATE) IS NULL THEN 'bad_timestamp'
+    -- Years 0001-9999: there is no year 0000, and one with an east offset would land in year -1,
+    -- which no partition folder can hold (it used to fail every run that met such a line).
+    WHEN ts IS NULL OR ts.date = '' OR starts_with(ts.date, '0000') OR event_time IS NULL OR try_cast(ts.date AS DATE) IS NULL THEN 'bad_timestamp'
     WHEN event_type IS NULL OR NOT list_contains(${list(EVENT_TYPES)}, event_type) THEN 'unknown_event_type'
     WHEN user_id IS NULL OR session_id IS NULL THEN 'missing_id'
     WHEN event_type IN ('page_view', 'add_to_cart', 'remove_from_cart', 'purchase') AND product_id IS NULL THEN 'missing_product'
