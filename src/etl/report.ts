@@ -15,4 +15,16 @@ export interface EtlReport {
   /** Bronze files that changed after they were processed: reported, never reprocessed. */
   readonly changed_files: readonly string[];
   readonly failed_files: readonly { path: string; reason: string; detail?: string }[];
+  /**
+   * Listed bronze files this run could not open: `vanished` (deleted after the listing) or
+   * `unreadable` (no permission). Not recorded in the ledger: a later run takes them if they are
+   * there and readable then.
+   */
+  readonly skipped_files: readonly SkippedFile[];
+}
+
+export interface SkippedFile {
+  readonly path: string;
+  readonly reason: 'vanished' | 'unreadable';
+  readonly detail: string;
 }

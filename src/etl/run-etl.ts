@@ -14,7 +14,7 @@ import { emptyRejectCounts, REJECT_REASONS, type BronzeFileRecord, type DataFile
 import type { ObjectInfo, Storage } from '../storage/storage.js';
 import { localPaths } from '../storage/local-copy.js';
 import { faultPoint } from './fault-points.js';
-import type { EtlReport } from './report.js';
+import type { EtlReport, SkippedFile } from './report.js';
 import { newRunId } from './run-id.js';
 import { RunStaging, sumCounts, type StagedFile } from './staging.js';
 
@@ -39,6 +39,7 @@ const CHUNK_FILES = 2;
  */
 export async function runEtl(options: EtlOptions): Promise<EtlReport> {
   const { bronze, warehouse } = options;
+  const phase = phaseTimer();
   const startedAt = new Date();
   const runId = newRunId(startedAt);
   await bronze.check();
@@ -50,13 +51,16 @@ export async function runEtl(options: EtlOptions): Promise<EtlReport> {
     await faultPoint('etl:locked');
     const snapshot = await readSnapshot(warehouse);
     await removeUncommitted(warehouse, snapshot);
+    phase('recover');
     const { todo, changed } = await discover(bronze, snapshot, options.retryFailed ?? false);
+    phase('discover');
     await faultPoint('etl:discovered');
     if (todo.length === 0) return emptyReport(runId, startedAt, changed);
 
     workDir = await mkdtemp(path.join(process.env.STRATA_TMPDIR ?? os.tmpdir(), `strata-etl-${runId}-`));
     staging = await RunStaging.open(path.join(workDir, 'stage'), runId);
     const records = new Map<number, { info: ObjectInfo; sha256: string; failed?: { reason: string; detail: string } }>();
+    const skipped: SkippedFile[] = [];
     const progress = options.progress;
     progress?.start(todo.length, 'etl');
     let linesSeen = 0;
@@ -72,6 +76,11 @@ export async function runEtl(options: EtlOptions): Promise<EtlReport> {
             await writeFile(textPath, prepared.text);
             return { fileIdx, sourceFile: info.key, textPath, earlyRejects: prepared.earlyRejects, carriageReturns: prepared.carriageReturns };
           } catch (err) {
+            const cannotOpen = unopenable(err);
+            if (cannotOpen) {
+              skipped.push({ path: info.key, reason: cannotOpen, detail: firstLine(err) });
+              return undefined;
+            }
             if (!(err instanceof CorruptFileError)) throw err;
             records.set(fileIdx, { info, sha256: '', failed: { reason: 'corrupt_file', detail: err.detail } });
             return undefined;
@@ -85,9 +94,11 @@ export async function runEtl(options: EtlOptions): Promise<EtlReport> {
       await faultPoint('etl:chunk-staged');
     }
     progress?.stop();
+    phase('read+stage');
 
     const silverKeys = snapshot.dataFiles.filter((f) => f.table === 'events').map((f) => f.key);
     const result = await staging.finish(await localPaths(warehouse, silverKeys), path.join(workDir, 'out'), startedAt);
+    phase('dedup+write parquet');
     await faultPoint('etl:staged');
 
     // Nothing lost: every non-blank line is valid, rejected or a duplicate, per file (SPEC §3).
@@ -112,6 +123,7 @@ export async function runEtl(options: EtlOptions): Promise<EtlReport> {
       await warehouse.writeFile(key, result.quarantine.localPath);
       add.push({ key, table: 'quarantine', rows: result.quarantine.rows, bytes: result.quarantine.bytes, runId });
     }
+    phase('upload');
     await faultPoint('etl:data-written');
 
     const files: BronzeFileRecord[] = [];
@@ -145,10 +157,12 @@ export async function runEtl(options: EtlOptions): Promise<EtlReport> {
       fieldsSeen: newFields,
       run,
     });
+    phase('commit');
     await faultPoint('etl:committed');
     await refreshCatalog(warehouse, bronze, await readSnapshot(warehouse));
+    phase('catalog');
     await faultPoint('etl:catalog-refreshed');
-    return toReport(run, files);
+    return toReport(run, files, skipped);
   } finally {
     staging?.close();
     if (workDir) await rm(workDir, { recursive: true, force: true });
@@ -211,7 +225,19 @@ function summarize(
   };
 }
 
-function toReport(run: RunRecord, files: readonly BronzeFileRecord[]): EtlReport {
+/** A listed file that cannot be opened (deleted since, or no permission): skipped, not failed. */
+function unopenable(err: unknown): SkippedFile['reason'] | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return 'vanished';
+  if (code === 'EACCES' || code === 'EPERM') return 'unreadable';
+  return undefined;
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+}
+
+function toReport(run: RunRecord, files: readonly BronzeFileRecord[], skipped: readonly SkippedFile[] = []): EtlReport {
   return {
     run_id: run.runId,
     files_processed: run.filesProcessed,
@@ -225,10 +251,22 @@ function toReport(run: RunRecord, files: readonly BronzeFileRecord[]): EtlReport
     duration_ms: run.durationMs,
     changed_files: run.changedFiles,
     failed_files: files.filter((f) => f.state === 'failed').map((f) => ({ path: f.path, reason: f.reason ?? 'unknown', detail: f.detail })),
+    skipped_files: [...skipped].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
   };
 }
 
 function emptyReport(runId: string, startedAt: Date, changed: readonly string[]): EtlReport {
   const now = new Date();
   return toReport(summarize(runId, startedAt, now, [], 0, [], changed), []);
+}
+
+/** STRATA_TIMING=1 prints how long each phase of a run took, on stderr. */
+function phaseTimer(): (name: string) => void {
+  if (!process.env.STRATA_TIMING) return () => undefined;
+  let last = performance.now();
+  return (name) => {
+    const now = performance.now();
+    process.stderr.write(`strata: timing ${name} ${Math.round(now - last)} ms\n`);
+    last = now;
+  };
 }
