@@ -11,6 +11,7 @@ import { removeUncommitted } from '../ledger/recover.js';
 import { emptyRejectCounts, type DataFile } from '../ledger/types.js';
 import { localPaths } from '../storage/local-copy.js';
 import type { Storage } from '../storage/storage.js';
+import { explainFailure } from './failure.js';
 import { faultPoint } from './fault-points.js';
 import { newRunId } from './run-id.js';
 
@@ -34,6 +35,15 @@ export interface CompactReport {
  * old files are deleted only after that commit (or by the next run's recovery after a crash).
  */
 export async function compact(options: CompactOptions): Promise<CompactReport> {
+  const state = { committed: false };
+  try {
+    return await compactOnce(options, state);
+  } catch (err) {
+    throw explainFailure(err, 'compact', state.committed);
+  }
+}
+
+async function compactOnce(options: CompactOptions, state: { committed: boolean }): Promise<CompactReport> {
   const { warehouse } = options;
   const startedAt = new Date();
   const runId = newRunId(startedAt);
@@ -104,6 +114,7 @@ export async function compact(options: CompactOptions): Promise<CompactReport> {
         changedFiles: [],
       },
     });
+    state.committed = true;
     await faultPoint('compact:committed');
     for (const key of remove) await warehouse.delete(key);
     await refreshCatalog(warehouse, undefined, await readSnapshot(warehouse));

@@ -13,6 +13,7 @@ import { removeUncommitted } from '../ledger/recover.js';
 import { emptyRejectCounts, REJECT_REASONS, type BronzeFileRecord, type DataFile, type RunRecord, type Snapshot } from '../ledger/types.js';
 import type { ObjectInfo, Storage } from '../storage/storage.js';
 import { localPaths } from '../storage/local-copy.js';
+import { explainFailure } from './failure.js';
 import { faultPoint } from './fault-points.js';
 import type { EtlReport, SkippedFile } from './report.js';
 import { newRunId } from './run-id.js';
@@ -38,6 +39,15 @@ const CHUNK_FILES = 2;
  * uncommitted files, which no reader sees and the next run deletes.
  */
 export async function runEtl(options: EtlOptions): Promise<EtlReport> {
+  const state = { committed: false };
+  try {
+    return await runEtlOnce(options, state);
+  } catch (err) {
+    throw explainFailure(err, 'etl', state.committed);
+  }
+}
+
+async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): Promise<EtlReport> {
   const { bronze, warehouse } = options;
   const phase = phaseTimer();
   const startedAt = new Date();
@@ -158,6 +168,7 @@ export async function runEtl(options: EtlOptions): Promise<EtlReport> {
       run,
     });
     phase('commit');
+    state.committed = true;
     await faultPoint('etl:committed');
     await refreshCatalog(warehouse, bronze, await readSnapshot(warehouse));
     phase('catalog');
