@@ -74,7 +74,11 @@ export class RunStaging {
     if (files.length === 0) return 0;
     const sources = files.map((f) => `SELECT ${f.fileIdx} AS file_idx, line_no, line FROM ${lineReader(f.textPath)} WITH ORDINALITY AS u(line, line_no)`);
     await this.db.run(`INSERT INTO run_files VALUES ${files.map((f) => `(${f.fileIdx}, ${sqlString(f.sourceFile)})`).join(', ')}`);
-    const [inserted] = await this.db.all(`INSERT INTO staged ${classifySql(`(${sources.join(' UNION ALL ')})`)}`);
+    // Line numbering (WITH ORDINALITY) runs on one thread; materialise the numbered lines
+    // first so that the classification, the expensive part, runs on all of them.
+    await this.db.run(`CREATE OR REPLACE TEMP TABLE chunk_lines AS ${sources.join(' UNION ALL ')}`);
+    const [inserted] = await this.db.all(`INSERT INTO staged ${classifySql('chunk_lines')}`);
+    await this.db.run(`DROP TABLE chunk_lines`);
     let lines = Number(Object.values(inserted ?? {})[0] ?? 0);
     for (const file of files) {
       lines += file.earlyRejects.length;
@@ -155,18 +159,33 @@ export class RunStaging {
 
     const eventsDir = path.join(outDir, 'events');
     await mkdir(outDir, { recursive: true });
-    const written = await db.all(`
-      COPY (
+    const silverRows = `
         SELECT s.event_id, s.event_time, s.user_id, s.session_id, s.event_type, s.product_id, s.category,
           s.search_query, s.price, s.quantity, s.revenue, CAST(s.event_time AS DATE) AS event_date, s.extras,
           f.source_file, s.line_no AS source_line, ${sqlString(this.runId)} AS run_id,
           CAST(year(s.event_time) AS INTEGER) AS "year", CAST(month(s.event_time) AS INTEGER) AS "month",
           CAST(day(s.event_time) AS INTEGER) AS "day", CAST(hour(s.event_time) AS INTEGER) AS "hour"
         FROM staged s JOIN run_files f USING (file_idx)
-        WHERE s.reason IS NULL AND NOT EXISTS (SELECT 1 FROM dups d WHERE d.file_idx = s.file_idx AND d.line_no = s.line_no)
-      ) TO ${sqlString(eventsDir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY ("year", "month", "day", "hour"),
-        WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN 'part-{i}', RETURN_STATS true)`);
-    const partitions = await collectPartitions(eventsDir, written);
+        WHERE s.reason IS NULL AND NOT EXISTS (SELECT 1 FROM dups d WHERE d.file_idx = s.file_idx AND d.line_no = s.line_no)`;
+    const hours = await db.all(`SELECT DISTINCT date_trunc('hour', event_time) AS h FROM staged WHERE reason IS NULL`);
+    let partitions: WrittenPartition[];
+    if (hours.length <= 2) {
+      // A batch usually touches one or two hours: a plain COPY per hour skips PARTITION_BY's overhead.
+      partitions = [];
+      for (const { h } of hours) {
+        const start = new Date(String(h).replace(' ', 'T') + 'Z');
+        const partition = { year: start.getUTCFullYear(), month: start.getUTCMonth() + 1, day: start.getUTCDate(), hour: start.getUTCHours() };
+        const localPath = path.join(eventsDir, `${partition.year}-${partition.month}-${partition.day}-${partition.hour}.parquet`);
+        await mkdir(eventsDir, { recursive: true });
+        const [stats] = await db.all(`COPY (SELECT * FROM (${silverRows}) WHERE "year" = ${partition.year} AND "month" = ${partition.month}
+            AND "day" = ${partition.day} AND "hour" = ${partition.hour}) TO ${sqlString(localPath)} (FORMAT parquet, COMPRESSION zstd, RETURN_STATS true)`);
+        partitions.push({ partition, localPath, rows: Number(stats?.count), bytes: (await stat(localPath)).size });
+      }
+    } else {
+      const written = await db.all(`COPY (${silverRows}) TO ${sqlString(eventsDir)} (FORMAT parquet, COMPRESSION zstd,
+        PARTITION_BY ("year", "month", "day", "hour"), WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN 'part-{i}', RETURN_STATS true)`);
+      partitions = await collectPartitions(eventsDir, written);
+    }
 
     const rejectedRows = [...outcomes.values()].reduce((n, o) => n + sumCounts(o.rejected), 0);
     let quarantine: StagingResult['quarantine'];
