@@ -1,0 +1,283 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Progress } from '../cli/progress.js';
+import { listBronze } from '../bronze/list-bronze.js';
+import { prepareLines } from '../bronze/prepare-lines.js';
+import { CorruptFileError, hashStored, readBronze } from '../bronze/read-bronze.js';
+import { refreshCatalog } from '../catalog/refresh-catalog.js';
+import { eventsFileKey, quarantineFileKey } from '../ledger/layout.js';
+import { WarehouseLock } from '../ledger/lock.js';
+import { commit, readSnapshot } from '../ledger/log.js';
+import { removeUncommitted } from '../ledger/recover.js';
+import { emptyRejectCounts, REJECT_REASONS, type BronzeFileRecord, type DataFile, type RunRecord, type Snapshot } from '../ledger/types.js';
+import type { ObjectInfo, Storage } from '../storage/storage.js';
+import { localPaths } from '../storage/local-copy.js';
+import { explainFailure } from './failure.js';
+import { faultPoint } from './fault-points.js';
+import type { EtlReport, SkippedFile } from './report.js';
+import { newRunId } from './run-id.js';
+import { RunStaging, sumCounts, type StagedFile } from './staging.js';
+
+export interface EtlOptions {
+  readonly bronze: Storage;
+  readonly warehouse: Storage;
+  readonly retryFailed?: boolean;
+  readonly progress?: Progress;
+  /** How long to wait for another run holding the warehouse lock (ms). */
+  readonly waitMs?: number;
+}
+
+/** Files read and classified together; bounds memory to about this many decompressed batches. */
+const CHUNK_FILES = 2;
+
+/**
+ * One incremental run, exactly once (SPEC §5):
+ * lock -> remove what crashed runs left -> find new bronze files -> stage and classify them ->
+ * decide duplicates -> write Parquet under names no commit uses yet -> commit one log entry
+ * (the atomic step) -> refresh the catalog. A crash anywhere before the commit leaves only
+ * uncommitted files, which no reader sees and the next run deletes.
+ */
+export async function runEtl(options: EtlOptions): Promise<EtlReport> {
+  const state = { committed: false };
+  try {
+    return await runEtlOnce(options, state);
+  } catch (err) {
+    throw explainFailure(err, 'etl', state.committed);
+  }
+}
+
+async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): Promise<EtlReport> {
+  const { bronze, warehouse } = options;
+  const phase = phaseTimer();
+  const startedAt = new Date();
+  const runId = newRunId(startedAt);
+  await bronze.check();
+  await warehouse.check();
+  const lock = await WarehouseLock.acquire(warehouse, runId, { waitMs: options.waitMs ?? 0 });
+  let workDir: string | undefined;
+  let staging: RunStaging | undefined;
+  try {
+    await faultPoint('etl:locked');
+    const snapshot = await readSnapshot(warehouse);
+    await removeUncommitted(warehouse, snapshot);
+    phase('recover');
+    const { todo, changed } = await discover(bronze, snapshot, options.retryFailed ?? false);
+    phase('discover');
+    await faultPoint('etl:discovered');
+    if (todo.length === 0) return emptyReport(runId, startedAt, changed);
+
+    workDir = await mkdtemp(path.join(process.env.STRATA_TMPDIR ?? os.tmpdir(), `strata-etl-${runId}-`));
+    staging = await RunStaging.open(path.join(workDir, 'stage'), runId);
+    const records = new Map<number, { info: ObjectInfo; sha256: string; failed?: { reason: string; detail: string } }>();
+    const skipped: SkippedFile[] = [];
+    const progress = options.progress;
+    progress?.start(todo.length, 'etl');
+    let linesSeen = 0;
+    for (let i = 0; i < todo.length; i += CHUNK_FILES) {
+      const chunk = todo.slice(i, i + CHUNK_FILES).map((info, j) => ({ info, fileIdx: i + j }));
+      const staged = await Promise.all(
+        chunk.map(async ({ info, fileIdx }): Promise<StagedFile | undefined> => {
+          try {
+            const content = await readBronze(bronze, info.key);
+            records.set(fileIdx, { info, sha256: content.sha256 });
+            const prepared = prepareLines(content.data);
+            const textPath = path.join(workDir!, `${fileIdx}.txt`);
+            await writeFile(textPath, prepared.text);
+            return { fileIdx, sourceFile: info.key, textPath, earlyRejects: prepared.earlyRejects, carriageReturns: prepared.carriageReturns };
+          } catch (err) {
+            const cannotOpen = unopenable(err);
+            if (cannotOpen) {
+              skipped.push({ path: info.key, reason: cannotOpen, detail: firstLine(err) });
+              return undefined;
+            }
+            if (!(err instanceof CorruptFileError)) throw err;
+            records.set(fileIdx, { info, sha256: '', failed: { reason: 'corrupt_file', detail: err.detail } });
+            return undefined;
+          }
+        }),
+      );
+      const ready = staged.filter((s): s is StagedFile => s !== undefined);
+      linesSeen += await staging.add(ready);
+      await Promise.all(ready.map((s) => rm(s.textPath, { force: true })));
+      progress?.update(Math.min(i + CHUNK_FILES, todo.length), linesSeen);
+      await faultPoint('etl:chunk-staged');
+    }
+    progress?.stop();
+    phase('read+stage');
+
+    const silverKeys = snapshot.dataFiles.filter((f) => f.table === 'events').map((f) => f.key);
+    const result = await staging.finish(await localPaths(warehouse, silverKeys), path.join(workDir, 'out'), startedAt);
+    phase('dedup+write parquet');
+    await faultPoint('etl:staged');
+
+    // Nothing lost: every non-blank line is valid, rejected or a duplicate, per file (SPEC §3).
+    for (const [fileIdx, o] of result.outcomes) {
+      if (o.valid + sumCounts(o.rejected) + o.duplicates !== o.lines) {
+        throw new Error(`line accounting failed for ${todo[fileIdx]?.key}: ${JSON.stringify(o)}`);
+      }
+    }
+    const writtenRows = result.partitions.reduce((n, p) => n + p.rows, 0);
+    const validRows = [...result.outcomes.values()].reduce((n, o) => n + o.valid, 0);
+    if (writtenRows !== validRows) throw new Error(`wrote ${writtenRows} silver rows for ${validRows} valid lines`);
+
+    const add: DataFile[] = [];
+    for (const p of result.partitions) {
+      const key = eventsFileKey(p.partition, runId);
+      await warehouse.writeFile(key, p.localPath);
+      add.push({ key, table: 'events', rows: p.rows, bytes: p.bytes, partition: p.partition, runId });
+      await faultPoint('etl:data-file-written');
+    }
+    if (result.quarantine) {
+      const key = quarantineFileKey(runId, startedAt);
+      await warehouse.writeFile(key, result.quarantine.localPath);
+      add.push({ key, table: 'quarantine', rows: result.quarantine.rows, bytes: result.quarantine.bytes, runId });
+    }
+    phase('upload');
+    await faultPoint('etl:data-written');
+
+    const files: BronzeFileRecord[] = [];
+    for (const [fileIdx, r] of [...records].sort((a, b) => a[0] - b[0])) {
+      const o = result.outcomes.get(fileIdx) ?? { lines: 0, valid: 0, rejected: emptyRejectCounts(), duplicates: 0 };
+      files.push({
+        path: r.info.key,
+        size: r.info.size,
+        etag: r.info.etag,
+        sha256: r.sha256,
+        state: r.failed ? 'failed' : 'committed',
+        ...(r.failed ? { reason: r.failed.reason, detail: r.failed.detail } : {}),
+        runId,
+        lines: r.failed ? 0 : o.lines,
+        valid: r.failed ? 0 : o.valid,
+        rejected: r.failed ? emptyRejectCounts() : o.rejected,
+        duplicates: r.failed ? 0 : o.duplicates,
+      });
+    }
+    const newFields = result.extraFields.filter((f) => !snapshot.fieldsSeen.has(f));
+    const finishedAt = new Date();
+    const run = summarize(runId, startedAt, finishedAt, files, result.partitions.length, newFields, changed);
+    await lock.assertHeld();
+    await faultPoint('etl:before-commit');
+    await commit(warehouse, {
+      version: snapshot.version + 1,
+      committedAt: finishedAt.toISOString(),
+      add,
+      remove: [],
+      files,
+      fieldsSeen: newFields,
+      run,
+    });
+    phase('commit');
+    state.committed = true;
+    await faultPoint('etl:committed');
+    await refreshCatalog(warehouse, bronze, await readSnapshot(warehouse));
+    phase('catalog');
+    await faultPoint('etl:catalog-refreshed');
+    return toReport(run, files, skipped);
+  } finally {
+    staging?.close();
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+    await lock.release();
+  }
+}
+
+interface Discovery {
+  readonly todo: ObjectInfo[];
+  readonly changed: string[];
+}
+
+/** Every complete bronze file not yet in the ledger (late ones included); changed ones reported. */
+async function discover(bronze: Storage, snapshot: Snapshot, retryFailed: boolean): Promise<Discovery> {
+  const todo: ObjectInfo[] = [];
+  const changed: string[] = [];
+  for (const info of await listBronze(bronze)) {
+    const record = snapshot.files.get(info.key);
+    if (!record) {
+      todo.push(info);
+      continue;
+    }
+    if (record.state === 'failed' && retryFailed) {
+      todo.push(info);
+      continue;
+    }
+    if (record.size !== info.size) changed.push(info.key);
+    else if (record.etag !== info.etag && record.sha256 !== '' && (await hashStored(bronze, info.key)) !== record.sha256) changed.push(info.key);
+  }
+  return { todo, changed };
+}
+
+function summarize(
+  runId: string,
+  startedAt: Date,
+  finishedAt: Date,
+  files: readonly BronzeFileRecord[],
+  partitionsWritten: number,
+  newFields: readonly string[],
+  changedFiles: readonly string[],
+): RunRecord {
+  const rejected = emptyRejectCounts();
+  for (const f of files) for (const reason of REJECT_REASONS) rejected[reason] += f.rejected[reason];
+  const ok = files.filter((f) => f.state === 'committed');
+  return {
+    runId,
+    kind: 'etl',
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - startedAt.getTime(),
+    filesProcessed: ok.length,
+    filesFailed: files.length - ok.length,
+    lines: ok.reduce((n, f) => n + f.lines, 0),
+    valid: ok.reduce((n, f) => n + f.valid, 0),
+    rejected,
+    duplicates: ok.reduce((n, f) => n + f.duplicates, 0),
+    partitionsWritten,
+    newFields,
+    changedFiles,
+  };
+}
+
+/** A listed file that cannot be opened (deleted since, or no permission): skipped, not failed. */
+function unopenable(err: unknown): SkippedFile['reason'] | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return 'vanished';
+  if (code === 'EACCES' || code === 'EPERM') return 'unreadable';
+  return undefined;
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+}
+
+function toReport(run: RunRecord, files: readonly BronzeFileRecord[], skipped: readonly SkippedFile[] = []): EtlReport {
+  return {
+    run_id: run.runId,
+    files_processed: run.filesProcessed,
+    files_failed: run.filesFailed,
+    lines: run.lines,
+    valid: run.valid,
+    rejected: run.rejected,
+    duplicates: run.duplicates,
+    partitions_written: run.partitionsWritten,
+    new_fields: run.newFields,
+    duration_ms: run.durationMs,
+    changed_files: run.changedFiles,
+    failed_files: files.filter((f) => f.state === 'failed').map((f) => ({ path: f.path, reason: f.reason ?? 'unknown', detail: f.detail })),
+    skipped_files: [...skipped].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+  };
+}
+
+function emptyReport(runId: string, startedAt: Date, changed: readonly string[]): EtlReport {
+  const now = new Date();
+  return toReport(summarize(runId, startedAt, now, [], 0, [], changed), []);
+}
+
+/** STRATA_TIMING=1 prints how long each phase of a run took, on stderr. */
+function phaseTimer(): (name: string) => void {
+  if (!process.env.STRATA_TIMING) return () => undefined;
+  let last = performance.now();
+  return (name) => {
+    const now = performance.now();
+    process.stderr.write(`strata: timing ${name} ${Math.round(now - last)} ms\n`);
+    last = now;
+  };
+}
