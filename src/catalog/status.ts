@@ -44,7 +44,8 @@ export interface RunSummary {
 const LISTED_WAITING = 100;
 const LISTED_RUNS = 10;
 
-function summarizeRun(run: RunRecord): RunSummary {
+/** One run as status and the server's /api/runs show it. */
+export function summarizeRun(run: RunRecord): RunSummary {
   return {
     run_id: run.runId,
     kind: run.kind,

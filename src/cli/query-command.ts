@@ -24,7 +24,7 @@ interface QueryOptions extends EngineOptions {
 }
 
 export function registerQuery(program: Command): void {
-  program
+  const query = program
     .command('query')
     .description(`run a business query: ${QUERY_NAMES.join(', ')}`)
     .argument('<name>', `one of ${QUERY_NAMES.join(', ')}`)
@@ -32,67 +32,64 @@ export function registerQuery(program: Command): void {
     .option('--from <time>', 'from this event time, inclusive (ISO date or timestamp; UTC unless it has an offset)')
     .option('--to <time>', 'up to this event time, exclusive')
     .option('--limit <n>', 'top_products: how many products (default 10)')
-    .option('--format <format>', 'table, csv or json', 'table')
-    .addOption(engineOption())
-    .option('--workgroup <name>', 'athena: workgroup (env STRATA_ATHENA_WORKGROUP)')
-    .option('--output <s3uri>', 'athena: result location (env STRATA_ATHENA_OUTPUT)')
-    .option('--database <name>', 'athena: database (env STRATA_ATHENA_DATABASE)')
-    .action(
-      runCommand(async (nameText: string, options: QueryOptions) => {
-        // Every input is checked before the warehouse is touched.
-        const name = parseQueryName(nameText);
-        const format = parseFormat(options.format);
-        parseTimeRange(options);
-        const limit = parseLimit(options.limit);
-        const range = { from: options.from, to: options.to, limit };
-        let rows;
-        if (options.engine === 'athena') {
-          const { runAthenaQuery } = await import('../cloud/athena-engine.js');
-          rows = await runAthenaQuery(name, range, athenaOptions(options));
-        } else {
-          const warehouse = await openStorage(resolveRoots(options).warehouse);
-          rows = await runBusinessQuery(warehouse, name, range);
-          await keepCatalogCurrent(warehouse);
-        }
-        const columns: OutputColumn[] = QUERIES[name].columns.map((c) => ({
-          name: c.name,
-          kind: c.kind === 'text' ? 'text' : c.kind === 'money' ? 'money' : 'number',
-        }));
-        const result: ResultSet = { columns, rows: rows.map((row) => columns.map((c) => row[c.name] ?? null)) };
-        process.stdout.write(formatResult(result, format, { tty: process.stdout.isTTY }));
-      }),
-    );
+    .option('--format <format>', 'table, csv or json', 'table');
+  addEngineOptions(query).action(
+    runCommand(async (nameText: string, options: QueryOptions) => {
+      // Every input is checked before the warehouse is touched.
+      const name = parseQueryName(nameText);
+      const format = parseFormat(options.format);
+      parseTimeRange(options);
+      const limit = parseLimit(options.limit);
+      const range = { from: options.from, to: options.to, limit };
+      let rows;
+      if (options.engine === 'athena') {
+        const { runAthenaQuery } = await import('../cloud/athena-engine.js');
+        rows = await runAthenaQuery(name, range, athenaOptions(options));
+      } else {
+        const warehouse = await openStorage(resolveRoots(options).warehouse);
+        rows = await runBusinessQuery(warehouse, name, range);
+        await keepCatalogCurrent(warehouse);
+      }
+      const columns: OutputColumn[] = QUERIES[name].columns.map((c) => ({
+        name: c.name,
+        kind: c.kind === 'text' ? 'text' : c.kind === 'money' ? 'money' : 'number',
+      }));
+      const result: ResultSet = { columns, rows: rows.map((row) => columns.map((c) => row[c.name] ?? null)) };
+      process.stdout.write(formatResult(result, format, { tty: process.stdout.isTTY }));
+    }),
+  );
 
-  program
+  const sql = program
     .command('sql')
     .description('run one read-only SQL query on the catalog (tables: events, quarantine, bronze_events, runs, files, data_files)')
     .argument('<query>', 'a single SELECT')
     .option('--warehouse <uri>', 'warehouse root (env STRATA_WAREHOUSE, default ./data/warehouse)')
-    .option('--format <format>', 'table, csv or json', 'table')
-    .addOption(engineOption())
-    .option('--workgroup <name>', 'athena: workgroup (env STRATA_ATHENA_WORKGROUP)')
-    .option('--output <s3uri>', 'athena: result location (env STRATA_ATHENA_OUTPUT)')
-    .option('--database <name>', 'athena: database (env STRATA_ATHENA_DATABASE)')
-    .action(
-      runCommand(async (query: string, options: EngineOptions & { warehouse?: string; format: string }) => {
-        const format = parseFormat(options.format);
-        if (options.engine === 'athena') {
-          // Athena enforces its own permissions; strata passes the statement through as written.
-          const { executeAthena } = await import('../cloud/athena-engine.js');
-          const result = await executeAthena(query, athenaOptions(options));
-          const columns: OutputColumn[] = result.columns.map((c) => ({ name: c.name, kind: /int|decimal|double|float|real/i.test(c.type) ? 'number' : 'text' }));
-          process.stdout.write(formatResult({ columns, rows: result.rows.map((r) => columns.map((c) => r[c.name] ?? null)) }, format, { tty: process.stdout.isTTY }));
-          return;
-        }
-        const warehouse = await openStorage(resolveRoots(options).warehouse);
-        const result = await runReadOnlySql(warehouse, query);
-        process.stdout.write(formatResult(sqlResultSet(result), format, { tty: process.stdout.isTTY }));
-      }),
-    );
+    .option('--format <format>', 'table, csv or json', 'table');
+  addEngineOptions(sql).action(
+    runCommand(async (query: string, options: EngineOptions & { warehouse?: string; format: string }) => {
+      const format = parseFormat(options.format);
+      if (options.engine === 'athena') {
+        // Athena enforces its own permissions; strata passes the statement through as written.
+        const { executeAthena } = await import('../cloud/athena-engine.js');
+        const result = await executeAthena(query, athenaOptions(options));
+        const columns: OutputColumn[] = result.columns.map((c) => ({ name: c.name, kind: /int|decimal|double|float|real/i.test(c.type) ? 'number' : 'text' }));
+        process.stdout.write(formatResult({ columns, rows: result.rows.map((r) => columns.map((c) => r[c.name] ?? null)) }, format, { tty: process.stdout.isTTY }));
+        return;
+      }
+      const warehouse = await openStorage(resolveRoots(options).warehouse);
+      const result = await runReadOnlySql(warehouse, query);
+      process.stdout.write(formatResult(sqlResultSet(result), format, { tty: process.stdout.isTTY }));
+    }),
+  );
 }
 
-function engineOption(): Option {
-  return new Option('--engine <engine>', 'where the query runs: duckdb (local, default) or athena').choices(['duckdb', 'athena']).default('duckdb');
+/** `--engine duckdb|athena` and Athena's settings (options beat STRATA_ATHENA_* variables). */
+function addEngineOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--engine <engine>', 'where the query runs: duckdb (local, default) or athena').choices(['duckdb', 'athena']).default('duckdb'))
+    .option('--workgroup <name>', 'athena: workgroup (env STRATA_ATHENA_WORKGROUP)')
+    .option('--output <s3uri>', 'athena: result location (env STRATA_ATHENA_OUTPUT)')
+    .option('--database <name>', 'athena: database (env STRATA_ATHENA_DATABASE)');
 }
 
 function athenaOptions(options: EngineOptions): AthenaOptions {

@@ -1,8 +1,8 @@
 import { Hono, type Context } from 'hono';
 import type { Logger } from 'pino';
+import { summarizeRun } from '../catalog/status.js';
 import { parsePositiveInt } from '../config.js';
 import { UserError, errorMessage } from '../errors.js';
-import type { RunRecord } from '../ledger/types.js';
 import type { Storage } from '../storage/storage.js';
 import { bronzeBacklog, type Backlog } from './backlog.js';
 import { LedgerView } from './ledger-view.js';
@@ -100,7 +100,7 @@ export function createApp(options: AppOptions): Hono {
             runs: scheduler.runs(),
           }
         : null,
-      ledger: { version: snapshot.version, runs: recent.map(ledgerRun) },
+      ledger: { version: snapshot.version, runs: recent.map(summarizeRun) },
     });
   });
 
@@ -152,18 +152,3 @@ function rangeParams(c: Context): RangeParams {
   return { ...(from ? { from } : {}), ...(to ? { to } : {}), ...(limit !== undefined ? { limit } : {}) };
 }
 
-function ledgerRun(run: RunRecord) {
-  return {
-    run_id: run.runId,
-    kind: run.kind,
-    started_at: run.startedAt,
-    finished_at: run.finishedAt,
-    duration_ms: run.durationMs,
-    files_processed: run.filesProcessed,
-    files_failed: run.filesFailed,
-    lines: run.lines,
-    valid: run.valid,
-    rejected: Object.values(run.rejected).reduce((a, b) => a + b, 0),
-    duplicates: run.duplicates,
-  };
-}
