@@ -73,9 +73,10 @@ async function compactOnce(options: CompactOptions, state: { committed: boolean 
         const sources = await localPaths(warehouse, files.map((f) => f.key));
         const out = path.join(workDir, `${add.length}.parquet`);
         await db.run(
-          `COPY (SELECT * FROM read_parquet(${sqlStringList(sources)}) ORDER BY event_time) TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`,
+          // hive_partitioning off: the folder names would replace the INTEGER partition columns with text ("07").
+          `COPY (SELECT * FROM read_parquet(${sqlStringList(sources)}, hive_partitioning = false) ORDER BY event_time) TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`,
         );
-        const rows = Number(await db.scalar(`SELECT count(*) FROM read_parquet(${sqlString(out)})`));
+        const rows = Number(await db.scalar(`SELECT count(*) FROM read_parquet(${sqlString(out)}, hive_partitioning = false)`));
         const expected = files.reduce((n, f) => n + f.rows, 0);
         if (rows !== expected) throw new Error(`compaction of ${partitionPath(partition)} wrote ${rows} rows, expected ${expected}`);
         const key = eventsFileKey(partition, runId);

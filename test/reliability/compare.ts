@@ -38,6 +38,16 @@ export async function compareWithReference(warehouse: string, ref: ReferenceWare
     ? await readFolder(`SELECT source_file, CAST(source_line AS BIGINT) AS source_line, reason, ${hex('raw_line')} FROM read_parquet('${warehouse}/quarantine/**/*.parquet')`)
     : [];
 
+  // SPEC §4 types in every file, as engines reading the folder see them (compaction once wrote text partition columns).
+  if (has('events')) {
+    const types = await readFolder(
+      `SELECT DISTINCT name, type FROM parquet_schema('${warehouse}/events/**/*.parquet') WHERE name IN ('year', 'month', 'day', 'hour', 'event_time', 'price', 'quantity', 'source_line') ORDER BY name`,
+    );
+    const want = [['day', 'INT32'], ['event_time', 'INT64'], ['hour', 'INT32'], ['month', 'INT32'], ['price', 'INT64'], ['quantity', 'INT32'], ['source_line', 'INT64'], ['year', 'INT32']];
+    const got = types.map((t) => [t.name, t.type]);
+    if (JSON.stringify(got) !== JSON.stringify(want)) diffs.push({ where: 'events/**/*.parquet', what: 'physical column types', strata: got, reference: want });
+  }
+
   const refSilver = new Map([...ref.silver.values()].map((r) => [`${r.source_file}:${r.source_line}`, r]));
   const refQuarantine = new Map(ref.quarantine.map((q) => [`${q.source_file}:${q.source_line}`, q]));
   const seen = new Set<string>();

@@ -53,7 +53,7 @@ async function contents(warehouse: string): Promise<{ silver: unknown[]; quarant
 }
 
 describe('property: strata agrees with the reference implementation of SPEC §3', () => {
-  it(`on random dirty backlogs, in one run and in several (${RUNS} cases)`, async () => {
+  it(`on random dirty backlogs, in one run and in several (${RUNS} cases)`, { timeout: 60_000 + RUNS * 40_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(caseArb, async ({ files, cuts, late }) => {
         const { dir, cleanup } = await tempDir('strata-prop-');
