@@ -20,10 +20,23 @@ export interface Difference {
   readonly reference: unknown;
 }
 
-export async function compareWithReference(warehouse: string, ref: ReferenceWarehouse, lineText: (file: string, line: number) => string): Promise<Difference[]> {
+/**
+ * `committedOnly`: read just the files the ledger lists (after a crash the folder may still hold
+ * uncommitted files, which the next run deletes); otherwise the whole folder, as an outside engine would.
+ */
+export async function compareWithReference(
+  warehouse: string,
+  ref: ReferenceWarehouse,
+  lineText: (file: string, line: number) => string,
+  { committedOnly = false } = {},
+): Promise<Difference[]> {
   const diffs: Difference[] = [];
   const snapshot = await readSnapshot(new LocalStorage(warehouse));
   const has = (table: string): boolean => snapshot.dataFiles.some((f) => f.table === table);
+  const source = (table: string): string =>
+    committedOnly
+      ? `[${snapshot.dataFiles.filter((f) => f.table === table).map((f) => `'${warehouse}/${f.key}'`).join(', ')}]`
+      : `'${warehouse}/${table}/**/*.parquet'`;
   const silver = has('events')
     ? await readFolder(`
       SELECT ${['event_id', 'user_id', 'session_id', 'event_type', 'product_id', 'category', 'search_query', 'extras', 'source_file'].map(hex).join(', ')},
@@ -32,16 +45,16 @@ export async function compareWithReference(warehouse: string, ref: ReferenceWare
         event_date = CAST(event_time AS DATE) AND "year" = year(event_time) AND "month" = month(event_time)
           AND "day" = day(event_time) AND "hour" = hour(event_time)
           AND contains(filename, printf('/year=%04d/month=%02d/day=%02d/hour=%02d/', "year", "month", "day", "hour")) AS placed
-      FROM read_parquet('${warehouse}/events/**/*.parquet', filename = true, hive_partitioning = false)`)
+      FROM read_parquet(${source('events')}, filename = true, hive_partitioning = false)`)
     : [];
   const quarantine = has('quarantine')
-    ? await readFolder(`SELECT source_file, CAST(source_line AS BIGINT) AS source_line, reason, ${hex('raw_line')} FROM read_parquet('${warehouse}/quarantine/**/*.parquet')`)
+    ? await readFolder(`SELECT source_file, CAST(source_line AS BIGINT) AS source_line, reason, ${hex('raw_line')} FROM read_parquet(${source('quarantine')}, hive_partitioning = false)`)
     : [];
 
   // SPEC §4 types in every file, as engines reading the folder see them (compaction once wrote text partition columns).
   if (has('events')) {
     const types = await readFolder(
-      `SELECT DISTINCT name, type FROM parquet_schema('${warehouse}/events/**/*.parquet') WHERE name IN ('year', 'month', 'day', 'hour', 'event_time', 'price', 'quantity', 'source_line') ORDER BY name`,
+      `SELECT DISTINCT name, type FROM parquet_schema(${source('events')}) WHERE name IN ('year', 'month', 'day', 'hour', 'event_time', 'price', 'quantity', 'source_line') ORDER BY name`,
     );
     const want = [['day', 'INT32'], ['event_time', 'INT64'], ['hour', 'INT32'], ['month', 'INT32'], ['price', 'INT64'], ['quantity', 'INT32'], ['source_line', 'INT64'], ['year', 'INT32']];
     const got = types.map((t) => [t.name, t.type]);

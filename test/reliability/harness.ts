@@ -66,13 +66,13 @@ export async function expectLedgerMatches(warehouse: string, ref: RefRunReport):
 }
 
 /** Asserts silver and quarantine hold, line by line, what the reference says; prints the first differences. */
-export async function expectSilverMatches(warehouse: string, ref: ReferenceWarehouse, bytes: ReadonlyMap<string, Buffer>): Promise<void> {
+export async function expectSilverMatches(warehouse: string, ref: ReferenceWarehouse, bytes: ReadonlyMap<string, Buffer>, options: { committedOnly?: boolean } = {}): Promise<void> {
   const lines = new Map<string, Buffer[]>();
   const lineText = (file: string, n: number): string => {
     if (!lines.has(file)) lines.set(file, bytes.has(file) ? splitLines(bytes.get(file)!) : []);
     return showLine(lines.get(file)![n - 1]);
   };
-  const diffs = await compareWithReference(warehouse, ref, lineText);
+  const diffs = await compareWithReference(warehouse, ref, lineText, options);
   expect(diffs.slice(0, 8), `${diffs.length} difference(s) with the reference`).toEqual([]);
 }
 
