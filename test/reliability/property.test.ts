@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { readFolder } from '../helpers/bronze.js';
 import { tempDir } from '../helpers/cli.js';
 import { ReferenceWarehouse } from '../reference/reference-etl.js';
-import { bronzeFiles, fileBytes, type BronzeFileDraft } from './arbitraries.js';
-import { etl, expectLedgerMatches, expectReportMatches, expectSilverMatches } from './harness.js';
+import { bronzeFiles, fileBytes, PRECISION_LIMITS, type BronzeFileDraft } from './arbitraries.js';
+import { etl, expectLedgerMatches, expectReportMatches, expectSilverMatches, readBronzeFiles } from './harness.js';
+import { writeBronze } from '../helpers/bronze.js';
 
 /**
  * Random mixes of clean and dirty lines (every case of SPEC §3, see arbitraries.ts) written to
@@ -99,5 +100,35 @@ describe('property: strata agrees with the reference implementation of SPEC §3'
       }),
       { numRuns: RUNS, endOnFailure: process.env.STRATA_PROPERTY_SHRINK !== '1' },
     );
+  });
+});
+
+describe('known limits (README.md), kept out of the random mix', () => {
+  // DuckDB reads a JSON number with a fraction or exponent as a double, and strata casts quantity
+  // strings through DECIMAL(38,18): digits past those precisions are lost before SPEC's rounding
+  // and whole-number checks; and it reads the integer -0 as 0. Flip to `it` once fixed.
+  it.fails('rounds and checks numbers on their exact decimal value, and keeps -0 as an id', async () => {
+    const { dir, cleanup } = await tempDir('strata-limits-');
+    try {
+      const base = { timestamp: '2025-07-01T00:00:00Z', user_id: 'u', session_id: 's', product_id: 'P1' };
+      const j = (o: Record<string, unknown>, raw: Record<string, string> = {}): string =>
+        Object.entries(raw).reduce((line, [k, v]) => line.replace(`"${k}":0`, `"${k}":${v}`), JSON.stringify(o));
+      const lines = [
+        ...PRECISION_LIMITS.jsonNumbers.map((n, i) => j({ ...base, event_id: `q${i}`, event_type: 'purchase', price: 1, quantity: 0 }, { quantity: n })),
+        ...PRECISION_LIMITS.jsonNumbers.map((n, i) => j({ ...base, event_id: `p${i}`, event_type: 'page_view', price: 0 }, { price: n })),
+        ...PRECISION_LIMITS.quantityStrings.map((n, i) => JSON.stringify({ ...base, event_id: `s${i}`, event_type: 'add_to_cart', price: 1, quantity: n })),
+        j({ ...base, event_id: 'zero', event_type: 'page_view', user_id: 0 }, { user_id: PRECISION_LIMITS.negativeZeroId }),
+      ];
+      const key = 'year=2025/month=07/day=01/hour=00/minute=00/limits.jsonl.gz';
+      await writeBronze(path.join(dir, 'bronze'), key, lines);
+      await mkdir(path.join(dir, 'warehouse'));
+      const bytes = await readBronzeFiles(path.join(dir, 'bronze'), [key]);
+      const ref = new ReferenceWarehouse();
+      ref.run(bytes);
+      await etl(path.join(dir, 'bronze'), path.join(dir, 'warehouse'));
+      await expectSilverMatches(path.join(dir, 'warehouse'), ref, bytes);
+    } finally {
+      await cleanup();
+    }
   });
 });
