@@ -19,9 +19,13 @@ export const categoryPerformance: BusinessQuery = {
     { name: 'events', kind: 'count' },
   ],
   sql: () => `
-    SELECT strftime(CAST(event_time AS DATE), '%Y-%m-%d') AS day, category, event_type, count(*) AS events
-    FROM events
-    WHERE category IS NOT NULL
-    GROUP BY 1, 2, 3
-    ORDER BY 1, 2, 3`,
+    SELECT strftime(d, '%Y-%m-%d') AS day, category, event_type, events
+    FROM (
+      -- Group on the DATE, format the few groups afterwards: strftime per row costs more than the count.
+      SELECT CAST(event_time AS DATE) AS d, category, event_type, count(*) AS events
+      FROM events
+      WHERE category IS NOT NULL
+      GROUP BY ALL
+    )
+    ORDER BY d, category, event_type`,
 };

@@ -17,11 +17,14 @@ export const hourlyRevenue: BusinessQuery = {
     { name: 'revenue', kind: 'money' },
   ],
   sql: () => `
-    SELECT strftime(date_trunc('hour', event_time), '%Y-%m-%dT%H:00:00Z') AS hour,
-           count(*) AS purchases,
-           CAST(coalesce(sum(revenue), 0) AS VARCHAR) AS revenue
-    FROM events
-    WHERE event_type = 'purchase'
-    GROUP BY 1
-    ORDER BY 1`,
+    SELECT strftime(h, '%Y-%m-%dT%H:00:00Z') AS hour, purchases, revenue
+    FROM (
+      SELECT date_trunc('hour', event_time) AS h,
+             count(*) AS purchases,
+             CAST(coalesce(sum(revenue), 0) AS VARCHAR) AS revenue
+      FROM events
+      WHERE event_type = 'purchase'
+      GROUP BY ALL
+    )
+    ORDER BY h`,
 };

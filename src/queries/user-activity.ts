@@ -19,11 +19,11 @@ export const userActivity: BusinessQuery = {
     { name: 'events', kind: 'count' },
   ],
   sql: () => `
-    SELECT strftime(CAST(event_time AS DATE), '%Y-%m-%d') AS day,
-           count(DISTINCT user_id) AS unique_users,
-           count(DISTINCT session_id) AS unique_sessions,
-           count(*) AS events
-    FROM events
-    GROUP BY 1
-    ORDER BY 1`,
+    -- count(DISTINCT) inside one group runs on one thread; DISTINCT as its own (parallel)
+    -- aggregate, then a count per day, gives the same numbers several times faster.
+    SELECT strftime(t.d, '%Y-%m-%d') AS day, u.unique_users, s.unique_sessions, t.events
+    FROM (SELECT CAST(event_time AS DATE) AS d, count(*) AS events FROM events GROUP BY d) t
+    JOIN (SELECT d, count(*) AS unique_users FROM (SELECT DISTINCT CAST(event_time AS DATE) AS d, user_id FROM events) GROUP BY d) u USING (d)
+    JOIN (SELECT d, count(*) AS unique_sessions FROM (SELECT DISTINCT CAST(event_time AS DATE) AS d, session_id FROM events) GROUP BY d) s USING (d)
+    ORDER BY t.d`,
 };
