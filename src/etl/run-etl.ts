@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Progress } from '../cli/progress.js';
@@ -15,6 +15,7 @@ import type { ObjectInfo, Storage } from '../storage/storage.js';
 import { localPaths } from '../storage/local-copy.js';
 import { explainFailure } from './failure.js';
 import { faultPoint } from './fault-points.js';
+import { writeLineParts } from './line-parts.js';
 import type { EtlReport, SkippedFile } from './report.js';
 import { newRunId } from './run-id.js';
 import { RunStaging, sumCounts, type StagedFile } from './staging.js';
@@ -82,9 +83,8 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
             const content = await readBronze(bronze, info.key);
             records.set(fileIdx, { info, sha256: content.sha256 });
             const prepared = prepareLines(content.data);
-            const textPath = path.join(workDir!, `${fileIdx}.txt`);
-            await writeFile(textPath, prepared.text);
-            return { fileIdx, sourceFile: info.key, textPath, earlyRejects: prepared.earlyRejects, carriageReturns: prepared.carriageReturns };
+            const parts = await writeLineParts(prepared.text, path.join(workDir!, String(fileIdx)));
+            return { fileIdx, sourceFile: info.key, parts, earlyRejects: prepared.earlyRejects, carriageReturns: prepared.carriageReturns };
           } catch (err) {
             const cannotOpen = unopenable(err);
             if (cannotOpen) {
@@ -99,7 +99,7 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
       );
       const ready = staged.filter((s): s is StagedFile => s !== undefined);
       linesSeen += await staging.add(ready);
-      await Promise.all(ready.map((s) => rm(s.textPath, { force: true })));
+      await Promise.all(ready.flatMap((s) => s.parts.map((p) => rm(p.path, { force: true }))));
       progress?.update(Math.min(i + CHUNK_FILES, todo.length), linesSeen);
       await faultPoint('etl:chunk-staged');
     }

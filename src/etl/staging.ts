@@ -5,12 +5,14 @@ import { sqlString, sqlStringList } from '../db/sql.js';
 import { MAX_LINE_BYTES, restoreCarriageReturns, type EarlyReject } from '../bronze/prepare-lines.js';
 import { emptyRejectCounts, REJECT_REASONS, type HourPartition, type RejectCounts, type RejectReason } from '../ledger/types.js';
 import { CLEANING_MACROS, classifySql } from './cleaning-sql.js';
+import type { LinePart } from './line-parts.js';
 
 /** One bronze file, decompressed and prepared, waiting in a local text file. */
 export interface StagedFile {
   readonly fileIdx: number;
   readonly sourceFile: string;
-  readonly textPath: string;
+  /** The prepared text, in pieces cut at line boundaries (see line-parts.ts). */
+  readonly parts: readonly LinePart[];
   readonly earlyRejects: readonly EarlyReject[];
   readonly carriageReturns: ReadonlyMap<number, readonly number[]>;
 }
@@ -72,7 +74,9 @@ export class RunStaging {
   /** Classifies every line of these files (SPEC §3) into the staging table; returns the lines taken. */
   async add(files: readonly StagedFile[]): Promise<number> {
     if (files.length === 0) return 0;
-    const sources = files.map((f) => `SELECT ${f.fileIdx} AS file_idx, line_no, line FROM ${lineReader(f.textPath)} WITH ORDINALITY AS u(line, line_no)`);
+    const sources = files.flatMap((f) =>
+      f.parts.map((p) => `SELECT ${f.fileIdx} AS file_idx, line_no + ${p.firstLine - 1} AS line_no, line FROM ${lineReader(p.path)} WITH ORDINALITY AS u(line, line_no)`),
+    );
     await this.db.run(`INSERT INTO run_files VALUES ${files.map((f) => `(${f.fileIdx}, ${sqlString(f.sourceFile)})`).join(', ')}`);
     // Line numbering (WITH ORDINALITY) runs on one thread; materialise the numbered lines
     // first so that the classification, the expensive part, runs on all of them.
