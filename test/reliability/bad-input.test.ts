@@ -144,6 +144,10 @@ describe('bad input, all of it, in one backlog', () => {
     await put("year=2025/it's \"quoted\"; DROP TABLE events; --.jsonl.gz", gz(ev('quoted-name')), true);
     await put('year=2025/ünïcødé name [1] %s *.jsonl.gz', gz(ev('unicode-name')), true);
     await put('folder.jsonl.gz/inner.jsonl.gz', gz(ev('inside-dotted-folder')), true);
+    // Path order is UTF-8 byte order, as S3 lists (U+FF5E before an emoji; UTF-16 order says the
+    // opposite): the file that sorts first holds the event, the other one its duplicate.
+    await put('order/a-\u{1F600}.jsonl.gz', gz(ev('order-dup', { from: 'emoji' })), true);
+    await put('order/a-\uFF5E.jsonl.gz', gz(ev('order-dup', { from: 'fullwidth-tilde' })), true);
 
     // Not bronze files: ignored.
     for (const name of ['x.jsonl', 'x.json.gz', 'x.jsonl.gz.tmp', 'X.JSONL.GZ', '.partial.jsonl.gz', 'x.jsonl.gzip', 'jsonl.gz']) {
@@ -196,6 +200,7 @@ describe('bad input, all of it, in one backlog', () => {
     expect(reasons.get('surrogate-lone')).toBe('malformed_json');
     expect(reasons.get('big-invalid')).toBe('malformed_json');
     expect(reasons.get('ws-form-feed')).toBe('malformed_json');
+    expect(ref.silver.get('order-dup')?.extras).toContain('fullwidth-tilde');
   });
 
   it('never follows a symlink, and leaves bronze untouched', async () => {
