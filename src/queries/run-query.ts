@@ -150,7 +150,7 @@ function rangeFilter(range: TimeRange): string {
 
 /** The full SQL of a business query over the given local Parquet files. */
 export function businessQuerySql(name: QueryName, paths: readonly string[], range: TimeRange, limit: number): string {
-  return `WITH events AS (SELECT * FROM (${eventsRelationSql(paths)}) ${rangeFilter(range)})\n${QUERIES[name].sql({ limit })}`;
+  return `WITH events AS NOT MATERIALIZED (SELECT * FROM (${eventsRelationSql(paths)}) ${rangeFilter(range)})\n${QUERIES[name].sql({ limit })}`;
 }
 
 /**
