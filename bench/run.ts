@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { benchGenerate } from './generate-bench.js';
 import { benchEtl } from './etl-bench.js';
 import { benchQueries } from './queries-bench.js';
+import { benchChaos } from './chaos-bench.js';
 
 const { values } = parseArgs({
   options: {
@@ -14,6 +15,8 @@ const { values } = parseArgs({
     chaos: { type: 'boolean', default: false },
     batches: { type: 'string' },
     events: { type: 'string' },
+    cycles: { type: 'string' },
+    seed: { type: 'string' },
   },
 });
 
@@ -23,8 +26,14 @@ const all: Record<string, (args: typeof values) => Promise<void>> = {
   queries: benchQueries,
 };
 
-for (const [name, bench] of Object.entries(all)) {
-  if (values.only && values.only !== name) continue;
-  console.log(`\n== ${name} ==`);
-  await bench(values);
+if (values.chaos) {
+  // The long crash-and-recover run is its own mode: `npm run bench -- --chaos`.
+  console.log('\n== chaos ==');
+  await benchChaos(values);
+} else {
+  for (const [name, bench] of Object.entries(all)) {
+    if (values.only && values.only !== name) continue;
+    console.log(`\n== ${name} ==`);
+    await bench(values);
+  }
 }
