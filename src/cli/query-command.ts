@@ -3,7 +3,9 @@ import type { AthenaOptions } from '../cloud/athena-engine.js';
 import { resolveRoots } from '../config.js';
 import { QUERIES, QUERY_NAMES, parseLimit, parseQueryName, parseTimeRange, runBusinessQuery } from '../queries/run-query.js';
 import { runReadOnlySql, type SqlResult } from '../queries/run-sql.js';
+import { LOG_PREFIX } from '../ledger/layout.js';
 import { openStorage } from '../storage/open-storage.js';
+import type { Storage } from '../storage/storage.js';
 import { formatResult, parseFormat, type OutputColumn, type ResultSet } from './output.js';
 import { keepCatalogCurrent } from './catalog-command.js';
 import { runCommand } from './run-command.js';
@@ -47,7 +49,7 @@ export function registerQuery(program: Command): void {
         rows = await runAthenaQuery(name, range, athenaOptions(options));
       } else {
         const warehouse = await openStorage(resolveRoots(options).warehouse);
-        rows = await runBusinessQuery(warehouse, name, range);
+        rows = await againIfMovedOn(warehouse, () => runBusinessQuery(warehouse, name, range));
         await keepCatalogCurrent(warehouse);
       }
       const columns: OutputColumn[] = QUERIES[name].columns.map((c) => ({
@@ -77,10 +79,41 @@ export function registerQuery(program: Command): void {
         return;
       }
       const warehouse = await openStorage(resolveRoots(options).warehouse);
-      const result = await runReadOnlySql(warehouse, query);
+      const result = await againIfMovedOn(warehouse, () => runReadOnlySql(warehouse, query));
       process.stdout.write(formatResult(sqlResultSet(result), format, { tty: process.stdout.isTTY }));
     }),
   );
+}
+
+/**
+ * A query reads the files of one committed version. If a commit lands meanwhile, a compaction may
+ * delete files the query is still to open, and it fails; the warehouse then holds a newer version,
+ * so the query runs again on that one (at most three times). A failure with no new commit is the
+ * query's own and is reported at once.
+ */
+async function againIfMovedOn<T>(warehouse: Storage, body: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const before = await logVersion(warehouse);
+    try {
+      return await body();
+    } catch (err) {
+      if (attempt >= 3 || (await logVersion(warehouse)) === before) throw err;
+    }
+  }
+}
+
+/** The newest commit's version, from the log's key names alone. */
+async function logVersion(warehouse: Storage): Promise<number> {
+  let version = 0;
+  try {
+    for await (const object of warehouse.list(LOG_PREFIX)) {
+      const m = /(\d{20})\.json$/.exec(object.key);
+      if (m) version = Math.max(version, Number(m[1]));
+    }
+  } catch {
+    // An unreachable warehouse: the query itself reports it.
+  }
+  return version;
 }
 
 /** `--engine duckdb|athena` and Athena's settings (options beat STRATA_ATHENA_* variables). */
