@@ -75,5 +75,6 @@ function formatReport(r: EtlReport): string {
   if (r.new_fields.length) lines.push(`  new fields: ${r.new_fields.join(', ')}`);
   for (const f of r.failed_files) lines.push(`  failed: ${f.path} (${f.reason}${f.detail ? `: ${f.detail}` : ''})`);
   for (const f of r.changed_files) lines.push(`  changed after processing (not reprocessed): ${f}`);
+  for (const f of r.skipped_files) lines.push(`  skipped, taken by a later run: ${f.path} (${f.reason})`);
   return `${lines.join('\n')}\n`;
 }
