@@ -2,32 +2,21 @@ import { mkdir, rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { EtlReport } from '../src/etl/report.js';
 import { pageView, writeBronze } from './helpers/bronze.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import { CONFORMANCE_FILES, CONFORMANCE_TOTALS, copyConformance, readConformanceFile } from './helpers/conformance.js';
 import { warehouseTotals } from './helpers/warehouse-check.js';
-
-interface Report {
-  files_processed: number;
-  files_failed: number;
-  lines: number;
-  valid: number;
-  duplicates: number;
-  rejected: Record<string, number>;
-  partitions_written: number;
-  changed_files: string[];
-  failed_files: { path: string; reason: string }[];
-}
 
 describe('incremental etl (SPEC §5)', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
   let bronze: string;
   let warehouse: string;
-  const etl = async (...extra: string[]): Promise<Report> => {
+  const etl = async (...extra: string[]): Promise<EtlReport> => {
     const run = await runCli(['etl', '--bronze', bronze, '--warehouse', warehouse, '--json', ...extra]);
     expect(run.code, run.stderr).toBe(0);
-    return JSON.parse(run.stdout) as Report;
+    return JSON.parse(run.stdout) as EtlReport;
   };
 
   beforeEach(async () => {

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { expect } from 'vitest';
+import type { EtlReport } from '../../src/etl/report.js';
 import { readSnapshot } from '../../src/ledger/log.js';
 import { LocalStorage } from '../../src/storage/local.js';
 import { CLI, runCli, type CliResult } from '../helpers/cli.js';
@@ -10,20 +11,7 @@ import { ReferenceWarehouse, splitLines, type RefRunReport } from '../reference/
 import { compareWithReference, showLine } from './compare.js';
 
 /** What `etl --json` prints (SPEC §7 plus strata's extras). */
-export interface EtlJson {
-  run_id: string;
-  files_processed: number;
-  files_failed: number;
-  lines: number;
-  valid: number;
-  duplicates: number;
-  rejected: Record<string, number>;
-  partitions_written: number;
-  new_fields: string[];
-  changed_files: string[];
-  failed_files: { path: string; reason: string; detail?: string }[];
-  skipped_files: { path: string; reason: string; detail: string }[];
-}
+export type EtlJson = EtlReport;
 
 export async function etl(bronze: string, warehouse: string, options: { args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<EtlJson> {
   const run = await runCli(['etl', '--bronze', bronze, '--warehouse', warehouse, '--json', ...(options.args ?? [])], { env: options.env });
