@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Progress } from '../cli/progress.js';
@@ -15,7 +15,7 @@ import type { ObjectInfo, Storage } from '../storage/storage.js';
 import { localPaths } from '../storage/local-copy.js';
 import { explainFailure } from './failure.js';
 import { faultPoint } from './fault-points.js';
-import { writeLineParts } from './line-parts.js';
+import { phaseTimer } from './phase-timer.js';
 import type { EtlReport, SkippedFile } from './report.js';
 import { newRunId } from './run-id.js';
 import { RunStaging, sumCounts, type StagedFile } from './staging.js';
@@ -50,7 +50,7 @@ export async function runEtl(options: EtlOptions): Promise<EtlReport> {
 
 async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): Promise<EtlReport> {
   const { bronze, warehouse } = options;
-  const phase = phaseTimer();
+  const phase = phaseTimer('etl');
   const startedAt = new Date();
   const runId = newRunId(startedAt);
   await bronze.check();
@@ -80,11 +80,15 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
       const staged = await Promise.all(
         chunk.map(async ({ info, fileIdx }): Promise<StagedFile | undefined> => {
           try {
+            const filePhase = phaseTimer(`file ${fileIdx}`);
             const content = await readBronze(bronze, info.key);
+            filePhase('read+gunzip');
             records.set(fileIdx, { info, sha256: content.sha256 });
             const prepared = prepareLines(content.data);
-            const parts = await writeLineParts(prepared.text, path.join(workDir!, String(fileIdx)));
-            return { fileIdx, sourceFile: info.key, parts, earlyRejects: prepared.earlyRejects, carriageReturns: prepared.carriageReturns };
+            const textPath = path.join(workDir!, `${fileIdx}.txt`);
+            await writeFile(textPath, prepared.text);
+            filePhase('prepare+write');
+            return { fileIdx, sourceFile: info.key, textPath, earlyRejects: prepared.earlyRejects, carriageReturns: prepared.carriageReturns };
           } catch (err) {
             const cannotOpen = unopenable(err);
             if (cannotOpen) {
@@ -99,7 +103,7 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
       );
       const ready = staged.filter((s): s is StagedFile => s !== undefined);
       linesSeen += await staging.add(ready);
-      await Promise.all(ready.flatMap((s) => s.parts.map((p) => rm(p.path, { force: true }))));
+      await Promise.all(ready.map((s) => rm(s.textPath, { force: true })));
       progress?.update(Math.min(i + CHUNK_FILES, todo.length), linesSeen);
       await faultPoint('etl:chunk-staged');
     }
@@ -269,15 +273,4 @@ function toReport(run: RunRecord, files: readonly BronzeFileRecord[], skipped: r
 function emptyReport(runId: string, startedAt: Date, changed: readonly string[]): EtlReport {
   const now = new Date();
   return toReport(summarize(runId, startedAt, now, [], 0, [], changed), []);
-}
-
-/** STRATA_TIMING=1 prints how long each phase of a run took, on stderr. */
-function phaseTimer(): (name: string) => void {
-  if (!process.env.STRATA_TIMING) return () => undefined;
-  let last = performance.now();
-  return (name) => {
-    const now = performance.now();
-    process.stderr.write(`strata: timing ${name} ${Math.round(now - last)} ms\n`);
-    last = now;
-  };
 }
