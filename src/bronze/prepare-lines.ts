@@ -39,9 +39,10 @@ const RAW_DECODER = new TextDecoder('utf-8', { ignoreBOM: true, fatal: false });
  * - a line with invalid UTF-8, a NUL byte or a leading byte-order mark is rejected here
  *   (malformed_json per SPEC §3) and blanked with spaces, which the SQL side skips as blank;
  *   a line over MAX_LINE_BYTES likewise, but cut out (left empty) rather than blanked.
- * Clean files (the usual case) cost one UTF-8 check and two byte searches.
+ * Clean files (the usual case) cost one UTF-8 check and two byte searches. `data` holds whole
+ * lines, the first of them line `firstLine` of its file.
  */
-export function prepareLines(data: Buffer): PreparedText {
+export function prepareLines(data: Buffer, firstLine = 1): PreparedText {
   const earlyRejects: EarlyReject[] = [];
   const carriageReturns = new Map<number, number[]>();
   const needsScan =
@@ -50,7 +51,7 @@ export function prepareLines(data: Buffer): PreparedText {
     const kept: Buffer[] = [];
     let keptFrom = 0;
     let start = 0;
-    let lineNo = 1;
+    let lineNo = firstLine;
     while (start <= data.length) {
       let end = data.indexOf(LF, start);
       if (end === -1) end = data.length;
@@ -71,7 +72,7 @@ export function prepareLines(data: Buffer): PreparedText {
   let cr = data.indexOf(CR);
   if (cr !== -1) {
     // Line numbers of the \r bytes: count newlines incrementally between hits.
-    let lineNo = 1;
+    let lineNo = firstLine;
     let lineStart = 0;
     let scanned = 0;
     while (cr !== -1) {

@@ -1,10 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Progress } from '../cli/progress.js';
 import { listBronze } from '../bronze/list-bronze.js';
-import { prepareLines } from '../bronze/prepare-lines.js';
-import { CorruptFileError, hashStored, readBronze } from '../bronze/read-bronze.js';
+import { CorruptFileError, hashStored, stageBronze } from '../bronze/read-bronze.js';
 import { refreshCatalog } from '../catalog/refresh-catalog.js';
 import { eventsFileKey, quarantineFileKey } from '../ledger/layout.js';
 import { WarehouseLock } from '../ledger/lock.js';
@@ -75,21 +74,19 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
     const progress = options.progress;
     progress?.start(todo.length, 'etl');
     let linesSeen = 0;
-    for (let i = 0; i < todo.length; i += CHUNK_FILES) {
-      const chunk = todo.slice(i, i + CHUNK_FILES).map((info, j) => ({ info, fileIdx: i + j }));
-      const staged = await Promise.all(
-        chunk.map(async ({ info, fileIdx }): Promise<StagedFile | undefined> => {
+    const readChunk = (from: number): Promise<(StagedFile | undefined)[]> =>
+      Promise.all(
+        todo.slice(from, from + CHUNK_FILES).map(async (info, j): Promise<StagedFile | undefined> => {
+          const fileIdx = from + j;
+          const textPath = path.join(workDir!, `${fileIdx}.txt`);
           try {
             const filePhase = phaseTimer(`file ${fileIdx}`);
-            const content = await readBronze(bronze, info.key);
-            filePhase('read+gunzip');
-            records.set(fileIdx, { info, sha256: content.sha256 });
-            const prepared = prepareLines(content.data);
-            const textPath = path.join(workDir!, `${fileIdx}.txt`);
-            await writeFile(textPath, prepared.text);
-            filePhase('prepare+write');
-            return { fileIdx, sourceFile: info.key, textPath, earlyRejects: prepared.earlyRejects, carriageReturns: prepared.carriageReturns };
+            const text = await stageBronze(bronze, info.key, textPath);
+            filePhase('read+gunzip+prepare');
+            records.set(fileIdx, { info, sha256: text.sha256 });
+            return { fileIdx, sourceFile: info.key, textPath, earlyRejects: text.earlyRejects, carriageReturns: text.carriageReturns };
           } catch (err) {
+            await rm(textPath, { force: true });
             const cannotOpen = unopenable(err);
             if (cannotOpen) {
               skipped.push({ path: info.key, reason: cannotOpen, detail: firstLine(err) });
@@ -101,11 +98,22 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
           }
         }),
       );
-      const ready = staged.filter((s): s is StagedFile => s !== undefined);
-      linesSeen += await staging.add(ready);
-      await Promise.all(ready.map((s) => rm(s.textPath, { force: true })));
-      progress?.update(Math.min(i + CHUNK_FILES, todo.length), linesSeen);
-      await faultPoint('etl:chunk-staged');
+    // Files of the next chunk are read and inflated (on libuv's threads) while DuckDB classifies
+    // this one: the two overlap instead of taking turns.
+    let next: Promise<(StagedFile | undefined)[]> | undefined = readChunk(0);
+    try {
+      for (let i = 0; i < todo.length; i += CHUNK_FILES) {
+        const staged: (StagedFile | undefined)[] = await next!;
+        next = i + CHUNK_FILES < todo.length ? readChunk(i + CHUNK_FILES) : undefined;
+        const ready = staged.filter((s): s is StagedFile => s !== undefined);
+        linesSeen += await staging.add(ready);
+        await Promise.all(ready.map((s) => rm(s.textPath, { force: true })));
+        progress?.update(Math.min(i + CHUNK_FILES, todo.length), linesSeen);
+        await faultPoint('etl:chunk-staged');
+      }
+    } finally {
+      // A failed chunk must not leave the read-ahead running into a removed work folder.
+      await next?.catch(() => undefined);
     }
     progress?.stop();
     phase('read+stage');
