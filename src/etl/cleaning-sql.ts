@@ -49,21 +49,21 @@ const numericText = (f: string): string =>
   `CASE WHEN strata_is_num(r_${f}) THEN r_${f} WHEN regexp_full_match(strata_trim(d_${f}), ${NUMERIC_STRING}) THEN strata_trim(d_${f}) END`;
 
 /**
- * Classifies `source` (columns file_idx, line_no, line) into one row per non-blank line:
- * `reason` NULL for valid rows, which carry the typed silver columns.
+ * Classifies `source` (columns file_idx, line) into one row per line, in order: `reason` NULL
+ * for valid rows, which carry the typed silver columns, and 'blank' for blank lines, which keep
+ * their place so that a row's position in the file is its line number.
  */
 export function classifySql(source: string): string {
   return `
 WITH nonblank AS (
-  SELECT file_idx, line_no, line FROM ${source}
   -- JSON lines start with '{': look at the first character before trimming the whole line.
-  WHERE line IS NOT NULL AND (NOT contains(${WS}, line[1]) OR strata_trim(line) <> '')
+  SELECT file_idx, line, line IS NULL OR (contains(${WS}, line[1]) AND strata_trim(line) = '') AS blank FROM ${source}
 ), parsed AS (
-  SELECT file_idx, line_no, line, try(json_transform(line, '${KNOWN_STRUCT}')) AS s, try(json_keys(line)) AS keys
+  SELECT file_idx, blank, line, try(json_transform(line, '${KNOWN_STRUCT}')) AS s, try(json_keys(line)) AS keys
   FROM nonblank
 ), raw AS (
   -- json_transform also accepts arrays and scalars; only an object may pass.
-  SELECT file_idx, line_no, line, s IS NULL OR keys IS NULL OR strata_trim(line)[1] <> '{' AS unparsed, keys,
+  SELECT file_idx, blank, line, s IS NULL OR keys IS NULL OR strata_trim(line)[1] <> '{' AS unparsed, keys,
     ${KNOWN_FIELDS.map((f) => `CAST(s.${f} AS VARCHAR) AS r_${f}`).join(',\n    ')}
   FROM parsed
 ), decoded AS (
@@ -73,7 +73,7 @@ WITH nonblank AS (
     len(keys) = ${KNOWN_FIELDS.map((f) => `(r_${f} IS NOT NULL)::INTEGER`).join(' + ')} AS plain_keys
   FROM raw
 ), fields AS (
-  SELECT file_idx, line_no, line, r_price, r_quantity,
+  SELECT file_idx, blank, line, r_price, r_quantity,
     unparsed
       OR CASE WHEN plain_keys THEN false ELSE list_unique(keys) <> len(keys) END
       -- A CASE, not AND: DuckDB evaluates both sides of AND in a projection, and the replace costs 1 s a batch.
@@ -106,6 +106,7 @@ WITH nonblank AS (
   FROM fields
 ), judged AS (
   SELECT *, CASE
+    WHEN blank THEN 'blank'
     WHEN bad_json THEN 'malformed_json'
     WHEN event_id IS NULL THEN 'missing_event_id'
     -- Years 0001-9999: there is no year 0000, and one with an east offset would land in year -1,
@@ -122,8 +123,8 @@ WITH nonblank AS (
   END AS reason
   FROM typed
 )
-SELECT file_idx, line_no, reason,
-  CASE WHEN reason IS NOT NULL THEN line END AS raw_line,
+SELECT file_idx, reason,
+  CASE WHEN reason IS NOT NULL AND NOT blank THEN line END AS raw_line,
   CASE WHEN reason IS NULL THEN event_id END AS event_id,
   event_time, user_id, session_id, event_type, product_id, category, search_query,
   CASE WHEN price_text IS NOT NULL THEN price END AS price,

@@ -62,60 +62,67 @@ export class RunStaging {
     await db.run(`SET preserve_insertion_order = false`);
     await db.run(CLEANING_MACROS);
     await db.run(`
-      CREATE TABLE run_files (file_idx INTEGER, source_file VARCHAR);
+      CREATE TABLE run_files (file_idx INTEGER, source_file VARCHAR, first_row BIGINT);
       CREATE TABLE staged (
-        file_idx INTEGER, line_no BIGINT, reason VARCHAR, raw_line VARCHAR, event_id VARCHAR, event_time TIMESTAMP,
+        file_idx INTEGER, reason VARCHAR, raw_line VARCHAR, event_id VARCHAR, event_time TIMESTAMP,
         user_id VARCHAR, session_id VARCHAR, event_type VARCHAR, product_id VARCHAR, category VARCHAR,
         search_query VARCHAR, price DECIMAL(12, 2), quantity INTEGER, revenue DECIMAL(18, 2), extras VARCHAR,
         extra_keys VARCHAR[]);`);
     return new RunStaging(db, dir, runId);
   }
 
-  /** Classifies every line of these files (SPEC §3) into the staging table; returns the lines taken. */
+  /** Rows in `staged`: the row id the next line gets. */
+  private rows = 0;
+
+  /**
+   * Classifies every line of these files (SPEC §3) into the staging table; returns the lines taken.
+   * A line's number is its row's position: `staged` gets every line, blank ones included, in
+   * file order (DuckDB keeps insertion order while it reads and classifies on all threads), so
+   * line n of a file is row `first_row + n - 1`. Numbering lines any other way (WITH
+   * ORDINALITY, or a numbered copy of the lines) costs a single-threaded pass or a copy.
+   */
   async add(files: readonly StagedFile[]): Promise<number> {
-    if (files.length === 0) return 0;
-    const phase = phaseTimer('stage');
-    await this.db.run(`INSERT INTO run_files VALUES ${files.map((f) => `(${f.fileIdx}, ${sqlString(f.sourceFile)})`).join(', ')}`);
-    // Line numbers come from row ids: a fresh table loaded in insertion order numbers its rows
-    // 0, 1, 2, ... in file order, and DuckDB reads the file on all threads. (WITH ORDINALITY
-    // numbers them too, but on one thread, and a table is needed anyway: a query that numbers
-    // and classifies in one go runs on one thread.)
-    await this.db.run(`SET preserve_insertion_order = true`);
-    for (const f of files) await this.db.run(`CREATE OR REPLACE TEMP TABLE lines_${f.fileIdx} AS SELECT line FROM ${lineReader(f.textPath)}`);
-    await this.db.run(`SET preserve_insertion_order = false`);
-    phase('load lines');
-    const numbered = files.map((f) => `SELECT ${f.fileIdx} AS file_idx, rowid + 1 AS line_no, line FROM lines_${f.fileIdx}`).join(' UNION ALL ');
-    const [inserted] = await this.db.all(`INSERT INTO staged ${classifySql(`(${numbered})`)}`);
-    phase('classify');
-    for (const f of files) await this.db.run(`DROP TABLE lines_${f.fileIdx}`);
-    let lines = Number(Object.values(inserted ?? {})[0] ?? 0);
+    let lines = 0;
     for (const file of files) {
-      lines += file.earlyRejects.length;
-      for (const reject of file.earlyRejects) {
-        await this.db.all(`INSERT INTO staged (file_idx, line_no, reason, raw_line) VALUES ($1, $2, 'malformed_json', $3)`, [
-          file.fileIdx,
-          reject.lineNo,
-          reject.rawLine,
-        ]);
+      const phase = phaseTimer(`stage file ${file.fileIdx}`);
+      const firstRow = this.rows;
+      await this.db.run(`INSERT INTO run_files VALUES (${file.fileIdx}, ${sqlString(file.sourceFile)}, ${firstRow})`);
+      await this.db.run(`SET preserve_insertion_order = true`);
+      const [inserted] = await this.db.all(`INSERT INTO staged ${classifySql(`(SELECT ${file.fileIdx} AS file_idx, line FROM ${lineReader(file.textPath)})`)}`);
+      await this.db.run(`SET preserve_insertion_order = false`);
+      const rows = Number(Object.values(inserted ?? {})[0] ?? 0);
+      this.rows += rows;
+      phase('classify');
+      const [check] = await this.db.all(
+        `SELECT count(*) AS n, min(rowid) AS lo, max(rowid) AS hi, count(*) FILTER (WHERE reason IS DISTINCT FROM 'blank') AS taken FROM staged WHERE file_idx = ${file.fileIdx}`,
+      );
+      if (Number(check?.n) !== rows || (rows > 0 && (Number(check?.lo) !== firstRow || Number(check?.hi) !== firstRow + rows - 1))) {
+        throw new Error(`staging rows of ${file.sourceFile} are not contiguous: ${JSON.stringify(check, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}`);
       }
-      if (file.carriageReturns.size > 0) await this.#restoreCarriageReturns(file);
+      lines += Number(check?.taken);
+      // Lines settled in JavaScript were blanked there: their rows take the verdict and raw text.
+      for (const reject of file.earlyRejects) {
+        const [updated] = await this.db.all(`UPDATE staged SET reason = 'malformed_json', raw_line = $1 WHERE rowid = $2 AND reason = 'blank'`, [
+          reject.rawLine,
+          firstRow + reject.lineNo - 1,
+        ]);
+        if (Number(Object.values(updated ?? {})[0]) !== 1) throw new Error(`${file.sourceFile}: line ${reject.lineNo} is not where strata blanked it`);
+        lines++;
+      }
+      if (file.carriageReturns.size > 0) await this.#restoreCarriageReturns(file, firstRow);
     }
     return lines;
   }
 
-  async #restoreCarriageReturns(file: StagedFile): Promise<void> {
+  async #restoreCarriageReturns(file: StagedFile, firstRow: number): Promise<void> {
     const rows = await this.db.all(
-      `SELECT line_no, raw_line FROM staged WHERE file_idx = ${file.fileIdx} AND reason IS NOT NULL AND raw_line IS NOT NULL`,
+      `SELECT rowid - ${firstRow} + 1 AS line_no, raw_line FROM staged WHERE file_idx = ${file.fileIdx} AND raw_line IS NOT NULL`,
     );
     for (const row of rows) {
       const lineNo = Number(row.line_no);
       const offsets = file.carriageReturns.get(lineNo);
       if (!offsets) continue;
-      await this.db.all(`UPDATE staged SET raw_line = $1 WHERE file_idx = $2 AND line_no = $3`, [
-        restoreCarriageReturns(String(row.raw_line), offsets),
-        file.fileIdx,
-        lineNo,
-      ]);
+      await this.db.all(`UPDATE staged SET raw_line = $1 WHERE rowid = $2`, [restoreCarriageReturns(String(row.raw_line), offsets), firstRow + lineNo - 1]);
     }
   }
 
@@ -134,14 +141,13 @@ export class RunStaging {
     // lines that lose — every later occurrence, and any line whose id silver already holds.
     await db.run(`
       CREATE TABLE repeated AS
-      SELECT event_id, min(file_idx::BIGINT * 4294967296 + line_no) AS first_pos
-      FROM staged WHERE reason IS NULL GROUP BY event_id HAVING count(*) > 1`);
+      SELECT event_id, min(rowid) AS first_row FROM staged WHERE reason IS NULL GROUP BY event_id HAVING count(*) > 1`);
     await db.run(`
       CREATE TABLE dups AS
-      SELECT s.file_idx, s.line_no FROM staged s JOIN repeated r USING (event_id)
-      WHERE s.reason IS NULL AND s.file_idx::BIGINT * 4294967296 + s.line_no <> r.first_pos
+      SELECT s.rowid AS row_id, s.file_idx FROM staged s JOIN repeated r USING (event_id)
+      WHERE s.reason IS NULL AND s.rowid <> r.first_row
       UNION
-      SELECT s.file_idx, s.line_no FROM staged s SEMI JOIN held h USING (event_id) WHERE s.reason IS NULL`);
+      SELECT s.rowid AS row_id, s.file_idx FROM staged s SEMI JOIN held h USING (event_id) WHERE s.reason IS NULL`);
 
     phase('dedup');
     const outcomes = new Map<number, FileOutcome>();
@@ -150,7 +156,7 @@ export class RunStaging {
       if (!o) outcomes.set(fileIdx, (o = { lines: 0, valid: 0, rejected: emptyRejectCounts(), duplicates: 0 }));
       return o;
     };
-    for (const row of await db.all(`SELECT file_idx, reason, count(*) AS n FROM staged GROUP BY ALL`)) {
+    for (const row of await db.all(`SELECT file_idx, reason, count(*) AS n FROM staged WHERE reason IS DISTINCT FROM 'blank' GROUP BY ALL`)) {
       const o = outcome(Number(row.file_idx));
       const n = Number(row.n);
       o.lines += n;
@@ -174,12 +180,12 @@ export class RunStaging {
     const silverRows = `
         SELECT s.event_id, s.event_time, s.user_id, s.session_id, s.event_type, s.product_id, s.category,
           s.search_query, s.price, s.quantity, s.revenue, CAST(s.event_time AS DATE) AS event_date, s.extras,
-          f.source_file, s.line_no AS source_line, ${sqlString(this.runId)} AS run_id,
+          f.source_file, s.rowid - f.first_row + 1 AS source_line, ${sqlString(this.runId)} AS run_id,
           CAST(year(s.event_time) AS INTEGER) AS "year", CAST(month(s.event_time) AS INTEGER) AS "month",
           CAST(day(s.event_time) AS INTEGER) AS "day", CAST(hour(s.event_time) AS INTEGER) AS "hour"
         FROM staged s JOIN run_files f USING (file_idx)
         -- ANTI JOIN, not NOT EXISTS: the latter costs half a second a batch even with no duplicates.
-        ANTI JOIN dups d USING (file_idx, line_no)
+        ANTI JOIN dups d ON d.row_id = s.rowid
         WHERE s.reason IS NULL`;
     const hours = await db.all(`SELECT DISTINCT date_trunc('hour', event_time) AS h FROM staged WHERE reason IS NULL`);
     let partitions: WrittenPartition[];
@@ -208,16 +214,16 @@ export class RunStaging {
       const localPath = path.join(outDir, 'quarantine.parquet');
       await db.run(`
         COPY (
-          SELECT f.source_file, s.line_no AS source_line, s.reason, s.raw_line, ${sqlString(this.runId)} AS run_id,
+          SELECT f.source_file, s.rowid - f.first_row + 1 AS source_line, s.reason, s.raw_line, ${sqlString(this.runId)} AS run_id,
             CAST(${sqlString(ingestedAt.toISOString().replace('Z', ''))} AS TIMESTAMP) AS ingested_at
           FROM staged s JOIN run_files f USING (file_idx)
-          WHERE s.reason IS NOT NULL ORDER BY s.file_idx, s.line_no
+          WHERE s.reason IS NOT NULL AND s.reason <> 'blank' ORDER BY s.rowid
         ) TO ${sqlString(localPath)} (FORMAT parquet, COMPRESSION zstd)`);
       quarantine = { localPath, rows: rejectedRows, bytes: (await stat(localPath)).size };
     }
     phase('quarantine parquet');
     const extraFields = (
-      await db.all(`SELECT DISTINCT unnest(s.extra_keys) AS k FROM staged s ANTI JOIN dups d USING (file_idx, line_no)
+      await db.all(`SELECT DISTINCT unnest(s.extra_keys) AS k FROM staged s ANTI JOIN dups d ON d.row_id = s.rowid
         WHERE s.reason IS NULL AND len(s.extra_keys) > 0 ORDER BY 1`)
     ).map((r) => String(r.k));
     phase('extra fields');
