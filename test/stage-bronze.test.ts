@@ -53,6 +53,7 @@ describe('stageBronze', () => {
     expect(staged.carriageReturns.get(7_000)).toEqual([`{"long":"`.length + 700_000]);
     expect(staged.sha256).toBe(createHash('sha256').update(stored).digest('hex'));
     expect(staged.storedBytes).toBe(stored.length);
+    expect(staged.lines).toBe(20_001);
   });
 
   it('reads a zero-byte file and an empty gzip stream as files with no lines', async () => {
@@ -61,6 +62,7 @@ describe('stageBronze', () => {
     for (const key of ['zero.jsonl.gz', 'empty.jsonl.gz']) {
       const staged = await stageBronze(storage, key, path.join(dir, `${key}.txt`));
       expect(staged.earlyRejects).toEqual([]);
+      expect(staged.lines).toBe(0);
       expect((await readFile(path.join(dir, `${key}.txt`))).length).toBe(0);
     }
   });

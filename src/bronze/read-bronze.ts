@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -22,6 +22,8 @@ export interface StagedText {
   /** sha256 of the stored (compressed) bytes: tells a changed file from a touched one. */
   readonly sha256: string;
   readonly storedBytes: number;
+  /** Lines in the text, blank ones included: what a reader of the text file must find. */
+  readonly lines: number;
   readonly earlyRejects: readonly EarlyReject[];
   readonly carriageReturns: ReadonlyMap<number, readonly number[]>;
 }
@@ -54,7 +56,7 @@ export async function stageBronze(storage: Storage, key: string, textPath: strin
       earlyRejects.push(...prepared.earlyRejects);
       for (const [line, offsets] of prepared.carriageReturns) carriageReturns.set(line, offsets);
       nextLine += countNewlines(block);
-      await out.write(prepared.text);
+      await writeAll(out, prepared.text);
     };
     const tap = new Transform({
       transform(chunk: Buffer, _encoding, done) {
@@ -81,14 +83,24 @@ export async function stageBronze(storage: Storage, key: string, textPath: strin
       });
     } catch (err) {
       // A zero-byte file is a file with no lines (SPEC §3), not a truncated gzip stream.
-      if (storedBytes === 0 && isZlibError(err)) return { sha256: hash.digest('hex'), storedBytes, earlyRejects, carriageReturns };
+      if (storedBytes === 0 && isZlibError(err)) return { sha256: hash.digest('hex'), storedBytes, lines: 0, earlyRejects, carriageReturns };
       if (isZlibError(err)) throw new CorruptFileError(key, (err as Error).message);
       throw err;
     }
-    await emit(Buffer.concat(carry));
-    return { sha256: hash.digest('hex'), storedBytes, earlyRejects, carriageReturns };
+    const last = Buffer.concat(carry);
+    await emit(last);
+    return { sha256: hash.digest('hex'), storedBytes, lines: nextLine - 1 + (last.length > 0 ? 1 : 0), earlyRejects, carriageReturns };
   } finally {
     await out.close();
+  }
+}
+
+/** FileHandle#write may write part of a buffer (a filling disk): loop, so nothing is dropped silently. */
+async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {
+  for (let at = 0; at < bytes.length; ) {
+    const { bytesWritten } = await handle.write(bytes, at, bytes.length - at);
+    if (bytesWritten <= 0) throw new Error('write made no progress');
+    at += bytesWritten;
   }
 }
 

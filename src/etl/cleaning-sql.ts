@@ -1,7 +1,7 @@
 /**
  * SPEC §3 in SQL: each raw line to exactly one of valid / rejected(reason), by the first failing
  * check in the SPEC's order. DuckDB parses each line once (`json_transform` pulls the known
- * fields out as raw JSON text, `json_keys` lists the keys); everything after works on those
+ * fields out as text, `json_keys` lists the keys); everything after works on those
  * small strings. The query is split into stages so that no expression is computed twice:
  * DuckDB macros are substituted textually, so a nested macro would repeat its argument's work.
  */
@@ -11,7 +11,13 @@ const WS = "' \t\n\r\x0b\x0c'";
 const KNOWN_FIELDS = ['event_id', 'timestamp', 'user_id', 'session_id', 'event_type', 'product_id', 'category', 'price', 'quantity', 'search_query'] as const;
 export const EVENT_TYPES = ['page_view', 'search', 'add_to_cart', 'remove_from_cart', 'purchase'] as const;
 const list = (items: readonly string[]): string => `[${items.map((s) => `'${s}'`).join(', ')}]`;
-const KNOWN_STRUCT = `{${KNOWN_FIELDS.map((f) => `"${f}":"JSON"`).join(',')}}`;
+/**
+ * Fields whose JSON type matters (an id may be a string or an integer, nothing else) come out as
+ * raw JSON text. The others are read as VARCHAR, which yields a string's decoded text directly:
+ * for them a non-string value (its JSON text instead) fails the same check a bad string fails.
+ */
+const TEXT_FIELDS: readonly string[] = ['timestamp', 'event_type', 'price', 'quantity'];
+const KNOWN_STRUCT = `{${KNOWN_FIELDS.map((f) => `"${f}":"${TEXT_FIELDS.includes(f) ? 'VARCHAR' : 'JSON'}"`).join(',')}}`;
 
 /** DuckDB's JSON reader accepts these; RFC 8259 does not. Checked again with strings blanked out. */
 const LENIENT_JSON = `'(?i)nan|inf|,[ \\t\\n\\r]*[\\]}]'`;
@@ -24,6 +30,9 @@ const TIMESTAMP_FORMS =
   `'^([0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01]))[T ]((?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])` +
   `(?:\\.([0-9]{1,9}))?(Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?$'`;
 const NUMERIC_STRING = `'[+-]?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?'`;
+/** The usual timestamp, which DuckDB's own cast reads exactly (UTC, at most microseconds). */
+const PLAIN_TIMESTAMP =
+  `'[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[T ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]{1,6})?Z?'`;
 
 /**
  * Helper macros, created once per connection. Their arguments are always plain columns.
@@ -44,9 +53,9 @@ CREATE OR REPLACE TEMP MACRO strata_collapse(s) AS CASE
 const idValue = (f: string): string =>
   `CASE WHEN d_${f} IS NOT NULL THEN nullif(strata_trim(d_${f}), '') WHEN strata_is_num(r_${f}) AND regexp_full_match(r_${f}, '-?[0-9]+') THEN r_${f} END`;
 
-/** The text of a JSON number or numeric string (SPEC §3), else NULL. */
+/** The text of a JSON number or numeric string (SPEC §3), else NULL. A number's text always matches. */
 const numericText = (f: string): string =>
-  `CASE WHEN strata_is_num(r_${f}) THEN r_${f} WHEN regexp_full_match(strata_trim(d_${f}), ${NUMERIC_STRING}) THEN strata_trim(d_${f}) END`;
+  `CASE WHEN regexp_full_match(strata_trim(d_${f}), ${NUMERIC_STRING}) THEN strata_trim(d_${f}) END`;
 
 /**
  * Classifies `source` (columns file_idx, line) into one row per line, in order: `reason` NULL
@@ -68,7 +77,8 @@ WITH nonblank AS (
   FROM parsed
 ), decoded AS (
   SELECT *,
-    ${KNOWN_FIELDS.map((f) => `strata_str(r_${f}) AS d_${f}`).join(',\n    ')},
+    ${KNOWN_FIELDS.map((f) => (TEXT_FIELDS.includes(f) ? `r_${f} AS d_${f}` : `strata_str(r_${f}) AS d_${f}`)).join(',\n    ')},
+    regexp_full_match(r_timestamp, ${PLAIN_TIMESTAMP}) AS ts_plain,
     -- Every key known and present once: the usual line. Anything else takes the careful path.
     len(keys) = ${KNOWN_FIELDS.map((f) => `(r_${f} IS NOT NULL)::INTEGER`).join(' + ')} AS plain_keys
   FROM raw
@@ -79,7 +89,9 @@ WITH nonblank AS (
       -- A CASE, not AND: DuckDB evaluates both sides of AND in a projection, and the replace costs 1 s a batch.
       OR CASE WHEN ${LENIENT_HINT} THEN regexp_matches(regexp_replace(line, ${JSON_STRING}, '""', 'g'), ${LENIENT_JSON}) ELSE false END AS bad_json,
     nullif(strata_trim(d_event_id), '') AS event_id,
-    regexp_extract(d_timestamp, ${TIMESTAMP_FORMS}, ['date', 'time', 'fraction', 'zone']) AS ts,
+    d_timestamp AS ts_text, ts_plain,
+    -- Other forms (offsets, more digits, early years) are taken apart here and put together below.
+    CASE WHEN NOT ts_plain THEN regexp_extract(d_timestamp, ${TIMESTAMP_FORMS}, ['date', 'time', 'fraction', 'zone']) END AS ts,
     lower(strata_trim(d_event_type)) AS event_type,
     ${idValue('user_id')} AS user_id,
     ${idValue('session_id')} AS session_id,
@@ -95,10 +107,11 @@ WITH nonblank AS (
   FROM decoded
 ), typed AS (
   SELECT *,
+    CASE WHEN ts_plain THEN try_cast(ts_text AS TIMESTAMP) ELSE
     try_cast(ts.date || ' ' || ts.time || '.' || rpad(left(ts.fraction, 6), 6, '0') AS TIMESTAMP)
       - CASE WHEN ts.zone IN ('', 'Z') THEN INTERVAL 0 MINUTE
              ELSE to_minutes(CAST((CASE WHEN ts.zone[1] = '-' THEN -1 ELSE 1 END)
-                  * (CAST(ts.zone[2:3] AS INTEGER) * 60 + CAST(ts.zone[5:6] AS INTEGER)) AS BIGINT)) END AS event_time,
+                  * (CAST(ts.zone[2:3] AS INTEGER) * 60 + CAST(ts.zone[5:6] AS INTEGER)) AS BIGINT)) END END AS event_time,
     try_cast(price_text AS DECIMAL(12, 2)) AS price,
     try_cast(price_text AS DOUBLE) AS price_double,
     CASE WHEN quantity_value = trunc(quantity_value) AND quantity_value BETWEEN 1 AND 1000000
@@ -111,7 +124,8 @@ WITH nonblank AS (
     WHEN event_id IS NULL THEN 'missing_event_id'
     -- Years 0001-9999: there is no year 0000, and one with an east offset would land in year -1,
     -- which no partition folder can hold (it used to fail every run that met such a line).
-    WHEN ts IS NULL OR ts.date = '' OR starts_with(ts.date, '0000') OR event_time IS NULL OR try_cast(ts.date AS DATE) IS NULL THEN 'bad_timestamp'
+    WHEN ts_text IS NULL OR event_time IS NULL
+      OR (NOT ts_plain AND (ts.date = '' OR starts_with(ts.date, '0000') OR try_cast(ts.date AS DATE) IS NULL)) THEN 'bad_timestamp'
     WHEN event_type IS NULL OR NOT list_contains(${list(EVENT_TYPES)}, event_type) THEN 'unknown_event_type'
     WHEN user_id IS NULL OR session_id IS NULL THEN 'missing_id'
     WHEN event_type IN ('page_view', 'add_to_cart', 'remove_from_cart', 'purchase') AND product_id IS NULL THEN 'missing_product'

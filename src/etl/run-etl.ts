@@ -84,7 +84,7 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
             const text = await stageBronze(bronze, info.key, textPath);
             filePhase('read+gunzip+prepare');
             records.set(fileIdx, { info, sha256: text.sha256 });
-            return { fileIdx, sourceFile: info.key, textPath, earlyRejects: text.earlyRejects, carriageReturns: text.carriageReturns };
+            return { fileIdx, sourceFile: info.key, textPath, lines: text.lines, earlyRejects: text.earlyRejects, carriageReturns: text.carriageReturns };
           } catch (err) {
             await rm(textPath, { force: true });
             const cannotOpen = unopenable(err);

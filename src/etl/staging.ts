@@ -13,6 +13,8 @@ export interface StagedFile {
   readonly sourceFile: string;
   /** The prepared text (see prepare-lines.ts) in a local file. */
   readonly textPath: string;
+  /** Lines in that file, blank ones included. */
+  readonly lines: number;
   readonly earlyRejects: readonly EarlyReject[];
   readonly carriageReturns: ReadonlyMap<number, readonly number[]>;
 }
@@ -92,6 +94,8 @@ export class RunStaging {
       await this.db.run(`SET preserve_insertion_order = false`);
       const rows = Number(Object.values(inserted ?? {})[0] ?? 0);
       this.rows += rows;
+      // Every line written must be read back, or line numbers (and lines) would be lost silently.
+      if (rows !== file.lines) throw new Error(`read ${rows} lines of ${file.sourceFile} back from ${file.textPath}, expected ${file.lines}`);
       phase('classify');
       const [check] = await this.db.all(
         `SELECT count(*) AS n, min(rowid) AS lo, max(rowid) AS hi, count(*) FILTER (WHERE reason IS DISTINCT FROM 'blank') AS taken FROM staged WHERE file_idx = ${file.fileIdx}`,
