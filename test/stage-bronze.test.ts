@@ -4,7 +4,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareLines } from '../src/bronze/prepare-lines.js';
-import { CorruptFileError, stageBronze } from '../src/bronze/read-bronze.js';
+import { CorruptFileError, stageBronze, type TextPart } from '../src/bronze/read-bronze.js';
 import { LocalStorage } from '../src/storage/local.js';
 import { tempDir } from './helpers/cli.js';
 
@@ -33,6 +33,14 @@ describe('stageBronze', () => {
   let cleanup: () => Promise<void>;
   let storage: LocalStorage;
 
+  /** Stages `key` in pieces of about `partBytes`; returns what it found and the pieces' bytes joined. */
+  async function stage(key: string, partBytes = 300_000): Promise<{ staged: Awaited<ReturnType<typeof stageBronze>>; parts: TextPart[]; text: Buffer }> {
+    const parts: TextPart[] = [];
+    const staged = await stageBronze(storage, key, { partPath: (i) => path.join(dir, `${key}.${i}.txt`), onPart: (p) => parts.push(p), partBytes });
+    const text = Buffer.concat(await Promise.all(parts.map((p) => readFile(p.path))));
+    return { staged, parts, text };
+  }
+
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir('strata-stage-'));
     await mkdir(path.join(dir, 'bronze'));
@@ -44,9 +52,20 @@ describe('stageBronze', () => {
     const text = dirtyText();
     const stored = gzipSync(text);
     await writeFile(path.join(dir, 'bronze', 'dirty.jsonl.gz'), stored);
-    const staged = await stageBronze(storage, 'dirty.jsonl.gz', path.join(dir, 'dirty.txt'));
+    const { staged, parts, text: joined } = await stage('dirty.jsonl.gz');
     const whole = prepareLines(Buffer.from(text));
-    expect((await readFile(path.join(dir, 'dirty.txt'))).equals(whole.text)).toBe(true);
+    expect(joined.equals(whole.text)).toBe(true);
+    // Pieces end after a newline, and count their lines and longest line truly.
+    expect(parts.length).toBeGreaterThan(5);
+    let line = 0;
+    for (const [i, p] of parts.entries()) {
+      const lines = (await readFile(p.path)).toString('latin1').split('\n');
+      if (i < parts.length - 1) expect(lines.pop()).toBe('');
+      expect(p.lines).toBe(lines.length);
+      expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(p.longestLine);
+      line += p.lines;
+    }
+    expect(line).toBe(20_001);
     expect(staged.earlyRejects).toEqual(whole.earlyRejects);
     expect(new Map([...staged.carriageReturns].sort((a, b) => a[0] - b[0]))).toEqual(whole.carriageReturns);
     expect(staged.earlyRejects.length).toBeGreaterThan(20);
@@ -60,10 +79,10 @@ describe('stageBronze', () => {
     await writeFile(path.join(dir, 'bronze', 'zero.jsonl.gz'), Buffer.alloc(0));
     await writeFile(path.join(dir, 'bronze', 'empty.jsonl.gz'), gzipSync(Buffer.alloc(0)));
     for (const key of ['zero.jsonl.gz', 'empty.jsonl.gz']) {
-      const staged = await stageBronze(storage, key, path.join(dir, `${key}.txt`));
+      const { staged, parts } = await stage(key);
       expect(staged.earlyRejects).toEqual([]);
       expect(staged.lines).toBe(0);
-      expect((await readFile(path.join(dir, `${key}.txt`))).length).toBe(0);
+      expect(parts).toEqual([]);
     }
   });
 
@@ -72,7 +91,7 @@ describe('stageBronze', () => {
     await writeFile(path.join(dir, 'bronze', 'cut.jsonl.gz'), stored.subarray(0, stored.length - 100));
     await writeFile(path.join(dir, 'bronze', 'plain.jsonl.gz'), Buffer.from('{"not":"gzip"}\n'));
     for (const key of ['cut.jsonl.gz', 'plain.jsonl.gz']) {
-      await expect(stageBronze(storage, key, path.join(dir, `${key}.txt`))).rejects.toBeInstanceOf(CorruptFileError);
+      await expect(stage(key)).rejects.toBeInstanceOf(CorruptFileError);
     }
   });
 });

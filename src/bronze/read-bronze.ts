@@ -36,27 +36,65 @@ const LF = 0x0a;
  */
 const CHUNK_BYTES = 256 << 10;
 
+/** A finished piece of a file's prepared text, ready for DuckDB. */
+export interface TextPart {
+  readonly path: string;
+  /** Lines in this piece, blank ones included; pieces are cut after a newline. */
+  readonly lines: number;
+  /** No line of this piece is longer (bytes): lets the reader size its buffers. */
+  readonly longestLine: number;
+}
+
+export interface StageOptions {
+  /** Where piece `i` of the text goes. */
+  readonly partPath: (i: number) => string;
+  /** Called as each piece is complete, in order, while the rest of the file still inflates. */
+  readonly onPart: (part: TextPart) => void;
+  /** A piece is closed at the first line end after this many bytes. */
+  readonly partBytes?: number;
+}
+
 /**
- * Streams one bronze file: stored bytes -> sha256 and gunzip -> prepared lines -> `textPath`.
- * Each piece is cut after its last newline and prepared on its own, with absolute line numbers;
- * the part of a line that straddles two pieces waits for the rest.
+ * Streams one bronze file: stored bytes -> sha256 and gunzip -> prepared lines -> text pieces.
+ * Each inflated chunk is cut after its last newline and prepared on its own, with absolute line
+ * numbers; the part of a line that straddles two chunks waits for the rest. Pieces let DuckDB
+ * start on the beginning of a file while the end is still being inflated.
  */
-export async function stageBronze(storage: Storage, key: string, textPath: string): Promise<StagedText> {
+export async function stageBronze(storage: Storage, key: string, options: StageOptions): Promise<StagedText> {
+  const partBytes = options.partBytes ?? 48 << 20;
   const hash = createHash('sha256');
   let storedBytes = 0;
   const earlyRejects: EarlyReject[] = [];
   const carriageReturns = new Map<number, readonly number[]>();
-  const out = await open(textPath, 'w');
+  let part: { handle: FileHandle; path: string; bytes: number; lines: number; longestLine: number } | undefined;
+  let parts = 0;
+  let totalLines = 0;
+  const closePart = async (): Promise<void> => {
+    if (!part) return;
+    const done = part;
+    part = undefined;
+    await done.handle.close();
+    options.onPart({ path: done.path, lines: done.lines, longestLine: done.longestLine });
+  };
   try {
     let carry: Buffer[] = [];
-    let nextLine = 1;
-    const emit = async (block: Buffer): Promise<void> => {
+    const emit = async (block: Buffer, endsLine: boolean): Promise<void> => {
       if (block.length === 0) return;
-      const prepared = prepareLines(block, nextLine);
+      const prepared = prepareLines(block, totalLines + 1);
       earlyRejects.push(...prepared.earlyRejects);
       for (const [line, offsets] of prepared.carriageReturns) carriageReturns.set(line, offsets);
-      nextLine += countNewlines(block);
-      await writeAll(out, prepared.text);
+      const lines = countNewlines(block) + (endsLine ? 0 : 1);
+      if (!part) {
+        const path = options.partPath(parts++);
+        part = { handle: await open(path, 'w'), path, bytes: 0, lines: 0, longestLine: 0 };
+      }
+      // A block holds whole lines, so its length bounds theirs.
+      part.longestLine = Math.max(part.longestLine, prepared.text.length);
+      await writeAll(part.handle, prepared.text);
+      part.bytes += prepared.text.length;
+      part.lines += lines;
+      totalLines += lines;
+      if (part.bytes >= partBytes) await closePart();
     };
     const tap = new Transform({
       transform(chunk: Buffer, _encoding, done) {
@@ -76,8 +114,8 @@ export async function stageBronze(storage: Storage, key: string, textPath: strin
           }
           // The line begun in earlier chunks ends here; then every whole line of this chunk.
           const lastNewline = chunk.lastIndexOf(LF);
-          await emit(carry.length ? Buffer.concat([...carry, chunk.subarray(0, firstNewline + 1)]) : chunk.subarray(0, firstNewline + 1));
-          await emit(chunk.subarray(firstNewline + 1, lastNewline + 1));
+          await emit(carry.length ? Buffer.concat([...carry, chunk.subarray(0, firstNewline + 1)]) : chunk.subarray(0, firstNewline + 1), true);
+          await emit(chunk.subarray(firstNewline + 1, lastNewline + 1), true);
           carry = lastNewline + 1 < chunk.length ? [chunk.subarray(lastNewline + 1)] : [];
         }
       });
@@ -87,11 +125,11 @@ export async function stageBronze(storage: Storage, key: string, textPath: strin
       if (isZlibError(err)) throw new CorruptFileError(key, (err as Error).message);
       throw err;
     }
-    const last = Buffer.concat(carry);
-    await emit(last);
-    return { sha256: hash.digest('hex'), storedBytes, lines: nextLine - 1 + (last.length > 0 ? 1 : 0), earlyRejects, carriageReturns };
+    await emit(Buffer.concat(carry), false);
+    await closePart();
+    return { sha256: hash.digest('hex'), storedBytes, lines: totalLines, earlyRejects, carriageReturns };
   } finally {
-    await out.close();
+    await part?.handle.close();
   }
 }
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Progress } from '../cli/progress.js';
 import { listBronze } from '../bronze/list-bronze.js';
-import { CorruptFileError, hashStored, stageBronze } from '../bronze/read-bronze.js';
+import { CorruptFileError, hashStored, stageBronze, type StagedText, type TextPart } from '../bronze/read-bronze.js';
 import { refreshCatalog } from '../catalog/refresh-catalog.js';
 import { eventsFileKey, quarantineFileKey } from '../ledger/layout.js';
 import { WarehouseLock } from '../ledger/lock.js';
@@ -17,7 +17,8 @@ import { faultPoint } from './fault-points.js';
 import { phaseTimer } from './phase-timer.js';
 import type { EtlReport, SkippedFile } from './report.js';
 import { newRunId } from './run-id.js';
-import { RunStaging, sumCounts, type StagedFile } from './staging.js';
+import { PartQueue } from './part-queue.js';
+import { RunStaging, sumCounts } from './staging.js';
 
 export interface EtlOptions {
   readonly bronze: Storage;
@@ -28,8 +29,11 @@ export interface EtlOptions {
   readonly waitMs?: number;
 }
 
-/** Files read and classified together; bounds memory to about this many decompressed batches. */
-const CHUNK_FILES = 2;
+/** One bronze file being read: its text pieces as they come, and what reading it found. */
+interface Reading {
+  readonly parts: PartQueue<TextPart>;
+  readonly result: Promise<StagedText>;
+}
 
 /**
  * One incremental run, exactly once (SPEC §5):
@@ -74,46 +78,52 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
     const progress = options.progress;
     progress?.start(todo.length, 'etl');
     let linesSeen = 0;
-    const readChunk = (from: number): Promise<(StagedFile | undefined)[]> =>
-      Promise.all(
-        todo.slice(from, from + CHUNK_FILES).map(async (info, j): Promise<StagedFile | undefined> => {
-          const fileIdx = from + j;
-          const textPath = path.join(workDir!, `${fileIdx}.txt`);
-          try {
-            const filePhase = phaseTimer(`file ${fileIdx}`);
-            const text = await stageBronze(bronze, info.key, textPath);
-            filePhase('read+gunzip+prepare');
-            records.set(fileIdx, { info, sha256: text.sha256 });
-            return { fileIdx, sourceFile: info.key, textPath, lines: text.lines, earlyRejects: text.earlyRejects, carriageReturns: text.carriageReturns };
-          } catch (err) {
-            await rm(textPath, { force: true });
-            const cannotOpen = unopenable(err);
-            if (cannotOpen) {
-              skipped.push({ path: info.key, reason: cannotOpen, detail: firstLine(err) });
-              return undefined;
-            }
-            if (!(err instanceof CorruptFileError)) throw err;
-            records.set(fileIdx, { info, sha256: '', failed: { reason: 'corrupt_file', detail: err.detail } });
-            return undefined;
-          }
-        }),
-      );
-    // Files of the next chunk are read and inflated (on libuv's threads) while DuckDB classifies
-    // this one: the two overlap instead of taking turns.
-    let next: Promise<(StagedFile | undefined)[]> | undefined = readChunk(0);
+    // Reading (inflate and prepare, on libuv's threads) runs one file ahead of DuckDB, and DuckDB
+    // starts on a file's first pieces while its end is still inflating: the two overlap.
+    const reads: Reading[] = [];
+    const startRead = (fileIdx: number): Reading => {
+      const existing = reads[fileIdx];
+      if (existing) return existing;
+      const parts = new PartQueue<TextPart>();
+      const result = stageBronze(bronze, todo[fileIdx]!.key, {
+        partPath: (i) => path.join(workDir!, `${fileIdx}.${i}.txt`),
+        onPart: (part) => parts.push(part),
+      }).finally(() => parts.close());
+      result.catch(() => undefined); // awaited (and handled) by the loop below
+      return (reads[fileIdx] = { parts, result });
+    };
     try {
-      for (let i = 0; i < todo.length; i += CHUNK_FILES) {
-        const staged: (StagedFile | undefined)[] = await next!;
-        next = i + CHUNK_FILES < todo.length ? readChunk(i + CHUNK_FILES) : undefined;
-        const ready = staged.filter((s): s is StagedFile => s !== undefined);
-        linesSeen += await staging.add(ready);
-        await Promise.all(ready.map((s) => rm(s.textPath, { force: true })));
-        progress?.update(Math.min(i + CHUNK_FILES, todo.length), linesSeen);
+      for (let fileIdx = 0; fileIdx < todo.length; fileIdx++) {
+        const info = todo[fileIdx]!;
+        const reading = startRead(fileIdx);
+        if (fileIdx + 1 < todo.length) startRead(fileIdx + 1);
+        const filePhase = phaseTimer(`file ${fileIdx}`);
+        let begun = false;
+        try {
+          for await (const part of reading.parts) {
+            if (!begun) await staging.beginFile(fileIdx, info.key);
+            begun = true;
+            await staging.addPart(fileIdx, part.path, part.lines, part.longestLine);
+            await rm(part.path, { force: true });
+          }
+          const text = await reading.result;
+          if (!begun) await staging.beginFile(fileIdx, info.key);
+          linesSeen += await staging.endFile(fileIdx, info.key, text);
+          records.set(fileIdx, { info, sha256: text.sha256 });
+        } catch (err) {
+          const cannotOpen = unopenable(err);
+          if (!cannotOpen && !(err instanceof CorruptFileError)) throw err;
+          if (begun) await staging.discardFile(fileIdx);
+          if (cannotOpen) skipped.push({ path: info.key, reason: cannotOpen, detail: firstLine(err) });
+          else records.set(fileIdx, { info, sha256: '', failed: { reason: 'corrupt_file', detail: (err as CorruptFileError).detail } });
+        }
+        filePhase('read+stage');
+        progress?.update(fileIdx + 1, linesSeen);
         await faultPoint('etl:chunk-staged');
       }
     } finally {
-      // A failed chunk must not leave the read-ahead running into a removed work folder.
-      await next?.catch(() => undefined);
+      // A failed run must not leave a read running into a work folder about to be removed.
+      await Promise.allSettled(reads.map((r) => r?.result));
     }
     progress?.stop();
     phase('read+stage');

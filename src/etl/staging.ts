@@ -7,17 +7,16 @@ import { emptyRejectCounts, REJECT_REASONS, type HourPartition, type RejectCount
 import { CLEANING_MACROS, classifySql } from './cleaning-sql.js';
 import { phaseTimer } from './phase-timer.js';
 
-/** One bronze file, decompressed and prepared, waiting in a local text file. */
-export interface StagedFile {
-  readonly fileIdx: number;
-  readonly sourceFile: string;
-  /** The prepared text (see prepare-lines.ts) in a local file. */
-  readonly textPath: string;
-  /** Lines in that file, blank ones included. */
+/** What reading a whole bronze file found besides its text (see read-bronze.ts). */
+export interface FileEnd {
+  /** Lines in the file, blank ones included. */
   readonly lines: number;
   readonly earlyRejects: readonly EarlyReject[];
   readonly carriageReturns: ReadonlyMap<number, readonly number[]>;
 }
+
+/** Rows that hold no line's outcome: blank lines, and every line of a file found corrupt midway. */
+const NOT_COUNTED = `('blank', 'discarded')`;
 
 export interface FileOutcome {
   lines: number;
@@ -40,10 +39,19 @@ export interface StagingResult {
   readonly extraFields: readonly string[];
 }
 
-const lineReader = (file: string): string =>
-  // One VARCHAR column per line: a NUL delimiter and no quote never split a prepared line.
-  `read_csv(${sqlString(file)}, columns = {'line': 'VARCHAR'}, delim = chr(0), quote = '', escape = '', header = false, ` +
-  `new_line = '\\n', auto_detect = false, strict_mode = false, max_line_size = ${MAX_LINE_BYTES + 1024}, buffer_size = ${2 * MAX_LINE_BYTES + 4096})`;
+/**
+ * One VARCHAR column per line: a NUL delimiter and no quote never split a prepared line.
+ * Buffers sized to the longest line: DuckDB reads a file on as many threads as it has buffers,
+ * so 16 MB buffers keep both cores busy where room for a 64 MB line would leave one idle.
+ */
+function lineReader(file: string, longestLine: number): string {
+  const maxLine = Math.max(1 << 20, Math.min(longestLine, MAX_LINE_BYTES) + 1024);
+  const buffer = Math.max(16 << 20, 2 * maxLine + 4096);
+  return (
+    `read_csv(${sqlString(file)}, columns = {'line': 'VARCHAR'}, delim = chr(0), quote = '', escape = '', header = false, ` +
+    `new_line = '\\n', auto_detect = false, strict_mode = false, max_line_size = ${maxLine}, buffer_size = ${buffer})`
+  );
+}
 
 /**
  * A run's working database, on local disk: every line of every file of the run lands here,
@@ -75,56 +83,69 @@ export class RunStaging {
 
   /** Rows in `staged`: the row id the next line gets. */
   private rows = 0;
+  private readonly firstRows = new Map<number, number>();
 
-  /**
-   * Classifies every line of these files (SPEC §3) into the staging table; returns the lines taken.
+  /*
    * A line's number is its row's position: `staged` gets every line, blank ones included, in
    * file order (DuckDB keeps insertion order while it reads and classifies on all threads), so
    * line n of a file is row `first_row + n - 1`. Numbering lines any other way (WITH
    * ORDINALITY, or a numbered copy of the lines) costs a single-threaded pass or a copy.
+   * So the files of a run go in one at a time, in order, each as its pieces come.
    */
-  async add(files: readonly StagedFile[]): Promise<number> {
-    let lines = 0;
-    for (const file of files) {
-      const phase = phaseTimer(`stage file ${file.fileIdx}`);
-      const firstRow = this.rows;
-      await this.db.run(`INSERT INTO run_files VALUES (${file.fileIdx}, ${sqlString(file.sourceFile)}, ${firstRow})`);
-      await this.db.run(`SET preserve_insertion_order = true`);
-      const [inserted] = await this.db.all(`INSERT INTO staged ${classifySql(`(SELECT ${file.fileIdx} AS file_idx, line FROM ${lineReader(file.textPath)})`)}`);
-      await this.db.run(`SET preserve_insertion_order = false`);
-      const rows = Number(Object.values(inserted ?? {})[0] ?? 0);
-      this.rows += rows;
-      // Every line written must be read back, or line numbers (and lines) would be lost silently.
-      if (rows !== file.lines) throw new Error(`read ${rows} lines of ${file.sourceFile} back from ${file.textPath}, expected ${file.lines}`);
-      phase('classify');
-      const [check] = await this.db.all(
-        `SELECT count(*) AS n, min(rowid) AS lo, max(rowid) AS hi, count(*) FILTER (WHERE reason IS DISTINCT FROM 'blank') AS taken FROM staged WHERE file_idx = ${file.fileIdx}`,
-      );
-      if (Number(check?.n) !== rows || (rows > 0 && (Number(check?.lo) !== firstRow || Number(check?.hi) !== firstRow + rows - 1))) {
-        throw new Error(`staging rows of ${file.sourceFile} are not contiguous: ${JSON.stringify(check, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}`);
-      }
-      lines += Number(check?.taken);
-      // Lines settled in JavaScript were blanked there: their rows take the verdict and raw text.
-      for (const reject of file.earlyRejects) {
-        const [updated] = await this.db.all(`UPDATE staged SET reason = 'malformed_json', raw_line = $1 WHERE rowid = $2 AND reason = 'blank'`, [
-          reject.rawLine,
-          firstRow + reject.lineNo - 1,
-        ]);
-        if (Number(Object.values(updated ?? {})[0]) !== 1) throw new Error(`${file.sourceFile}: line ${reject.lineNo} is not where strata blanked it`);
-        lines++;
-      }
-      if (file.carriageReturns.size > 0) await this.#restoreCarriageReturns(file, firstRow);
+
+  async beginFile(fileIdx: number, sourceFile: string): Promise<void> {
+    this.firstRows.set(fileIdx, this.rows);
+    await this.db.run(`INSERT INTO run_files VALUES (${fileIdx}, ${sqlString(sourceFile)}, ${this.rows})`);
+  }
+
+  /** Classifies (SPEC §3) the lines of one piece of the file begun last. */
+  async addPart(fileIdx: number, textPath: string, lines: number, longestLine: number): Promise<void> {
+    const phase = phaseTimer(`stage file ${fileIdx}`);
+    await this.db.run(`SET preserve_insertion_order = true`);
+    const [inserted] = await this.db.all(`INSERT INTO staged ${classifySql(`(SELECT ${fileIdx} AS file_idx, line FROM ${lineReader(textPath, longestLine)})`)}`);
+    await this.db.run(`SET preserve_insertion_order = false`);
+    const rows = Number(Object.values(inserted ?? {})[0] ?? 0);
+    this.rows += rows;
+    // Every line written must be read back, or line numbers (and lines) would be lost silently.
+    if (rows !== lines) throw new Error(`read ${rows} lines back from ${textPath}, expected ${lines}`);
+    phase('classify piece');
+  }
+
+  /** Settles what JavaScript found in the file; returns the lines taken (blank ones are not). */
+  async endFile(fileIdx: number, sourceFile: string, end: FileEnd): Promise<number> {
+    const firstRow = this.firstRows.get(fileIdx);
+    if (firstRow === undefined) throw new Error(`file ${sourceFile} was not begun`);
+    const [check] = await this.db.all(
+      `SELECT count(*) AS n, min(rowid) AS lo, max(rowid) AS hi, count(*) FILTER (WHERE reason IS DISTINCT FROM 'blank') AS taken FROM staged WHERE file_idx = ${fileIdx}`,
+    );
+    const rows = Number(check?.n);
+    if (rows !== end.lines || this.rows !== firstRow + rows || (rows > 0 && (Number(check?.lo) !== firstRow || Number(check?.hi) !== firstRow + rows - 1))) {
+      throw new Error(`staging rows of ${sourceFile} are not its ${end.lines} lines in order: ${JSON.stringify(check, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}`);
     }
+    let lines = Number(check?.taken);
+    // Lines settled in JavaScript were blanked there: their rows take the verdict and raw text.
+    for (const reject of end.earlyRejects) {
+      const [updated] = await this.db.all(`UPDATE staged SET reason = 'malformed_json', raw_line = $1 WHERE rowid = $2 AND reason = 'blank'`, [
+        reject.rawLine,
+        firstRow + reject.lineNo - 1,
+      ]);
+      if (Number(Object.values(updated ?? {})[0]) !== 1) throw new Error(`${sourceFile}: line ${reject.lineNo} is not where strata blanked it`);
+      lines++;
+    }
+    if (end.carriageReturns.size > 0) await this.#restoreCarriageReturns(fileIdx, firstRow, end.carriageReturns);
     return lines;
   }
 
-  async #restoreCarriageReturns(file: StagedFile, firstRow: number): Promise<void> {
-    const rows = await this.db.all(
-      `SELECT rowid - ${firstRow} + 1 AS line_no, raw_line FROM staged WHERE file_idx = ${file.fileIdx} AND raw_line IS NOT NULL`,
-    );
+  /** A file that turned out corrupt after some of its pieces went in: none of its lines count. */
+  async discardFile(fileIdx: number): Promise<void> {
+    await this.db.run(`UPDATE staged SET reason = 'discarded', raw_line = NULL, event_id = NULL WHERE file_idx = ${fileIdx}`);
+  }
+
+  async #restoreCarriageReturns(fileIdx: number, firstRow: number, carriageReturns: ReadonlyMap<number, readonly number[]>): Promise<void> {
+    const rows = await this.db.all(`SELECT rowid - ${firstRow} + 1 AS line_no, raw_line FROM staged WHERE file_idx = ${fileIdx} AND raw_line IS NOT NULL`);
     for (const row of rows) {
       const lineNo = Number(row.line_no);
-      const offsets = file.carriageReturns.get(lineNo);
+      const offsets = carriageReturns.get(lineNo);
       if (!offsets) continue;
       await this.db.all(`UPDATE staged SET raw_line = $1 WHERE rowid = $2`, [restoreCarriageReturns(String(row.raw_line), offsets), firstRow + lineNo - 1]);
     }
@@ -160,7 +181,7 @@ export class RunStaging {
       if (!o) outcomes.set(fileIdx, (o = { lines: 0, valid: 0, rejected: emptyRejectCounts(), duplicates: 0 }));
       return o;
     };
-    for (const row of await db.all(`SELECT file_idx, reason, count(*) AS n FROM staged WHERE reason IS DISTINCT FROM 'blank' GROUP BY ALL`)) {
+    for (const row of await db.all(`SELECT file_idx, reason, count(*) AS n FROM staged WHERE reason IS NULL OR reason NOT IN ${NOT_COUNTED} GROUP BY ALL`)) {
       const o = outcome(Number(row.file_idx));
       const n = Number(row.n);
       o.lines += n;
@@ -221,7 +242,7 @@ export class RunStaging {
           SELECT f.source_file, s.rowid - f.first_row + 1 AS source_line, s.reason, s.raw_line, ${sqlString(this.runId)} AS run_id,
             CAST(${sqlString(ingestedAt.toISOString().replace('Z', ''))} AS TIMESTAMP) AS ingested_at
           FROM staged s JOIN run_files f USING (file_idx)
-          WHERE s.reason IS NOT NULL AND s.reason <> 'blank' ORDER BY s.rowid
+          WHERE s.reason NOT IN ${NOT_COUNTED} ORDER BY s.rowid
         ) TO ${sqlString(localPath)} (FORMAT parquet, COMPRESSION zstd)`);
       quarantine = { localPath, rows: rejectedRows, bytes: (await stat(localPath)).size };
     }
