@@ -145,6 +145,6 @@ SELECT file_idx, reason,
   quantity,
   CASE WHEN event_type = 'purchase' THEN CAST(price * quantity AS DECIMAL(18, 2)) END AS revenue,
   CASE WHEN reason IS NULL AND len(extra_entries) > 0 THEN CAST(to_json(map_from_entries(extra_entries)) AS VARCHAR) END AS extras,
-  CASE WHEN reason IS NULL THEN list_transform(extra_entries, e -> e.key) END AS extra_keys
+  CASE WHEN reason IS NULL AND len(extra_entries) > 0 THEN list_transform(extra_entries, e -> e.key) END AS extra_keys
 FROM judged`;
 }

@@ -166,7 +166,10 @@ export class RunStaging {
     // lines that lose — every later occurrence, and any line whose id silver already holds.
     await db.run(`
       CREATE TABLE repeated AS
-      SELECT event_id, min(rowid) AS first_row FROM staged WHERE reason IS NULL GROUP BY event_id HAVING count(*) > 1`);
+      -- Grouping 64-bit hashes first is cheaper than grouping the ids; the few candidates are then grouped exactly.
+      WITH candidates AS (SELECT hash(event_id) AS h FROM staged WHERE reason IS NULL GROUP BY 1 HAVING count(*) > 1)
+      SELECT event_id, min(rowid) AS first_row FROM staged
+      WHERE reason IS NULL AND hash(event_id) IN (SELECT h FROM candidates) GROUP BY event_id HAVING count(*) > 1`);
     await db.run(`
       CREATE TABLE dups AS
       SELECT s.rowid AS row_id, s.file_idx FROM staged s JOIN repeated r USING (event_id)
@@ -249,7 +252,7 @@ export class RunStaging {
     phase('quarantine parquet');
     const extraFields = (
       await db.all(`SELECT DISTINCT unnest(s.extra_keys) AS k FROM staged s ANTI JOIN dups d ON d.row_id = s.rowid
-        WHERE s.reason IS NULL AND len(s.extra_keys) > 0 ORDER BY 1`)
+        WHERE s.reason IS NULL AND s.extra_keys IS NOT NULL ORDER BY 1`)
     ).map((r) => String(r.k));
     phase('extra fields');
     return { outcomes, partitions, quarantine, extraFields };
