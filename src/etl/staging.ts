@@ -15,6 +15,12 @@ export interface FileEnd {
   readonly carriageReturns: ReadonlyMap<number, readonly number[]>;
 }
 
+/**
+ * DuckDB's memory for a run's staging (and compaction), spilling to disk past it: with what the
+ * process holds besides, a backlog of any length stays under 2 GB resident.
+ */
+export const DEFAULT_MEMORY_LIMIT = '768MB';
+
 /** Rows that hold no line's outcome: blank lines, and every line of a file found corrupt midway. */
 const NOT_COUNTED = `('blank', 'discarded')`;
 
@@ -65,7 +71,7 @@ export class RunStaging {
     private readonly runId: string,
   ) {}
 
-  static async open(dir: string, runId: string, memoryLimit = process.env.STRATA_MEMORY_LIMIT ?? '1GB'): Promise<RunStaging> {
+  static async open(dir: string, runId: string, memoryLimit = process.env.STRATA_MEMORY_LIMIT ?? DEFAULT_MEMORY_LIMIT): Promise<RunStaging> {
     await mkdir(dir, { recursive: true });
     // In memory, spilling to `spill/` past the limit: a backlog never needs all of it in RAM.
     const db = await Db.open({ memoryLimit, tempDirectory: path.join(dir, 'spill') });
