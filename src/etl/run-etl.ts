@@ -29,6 +29,9 @@ export interface EtlOptions {
   readonly waitMs?: number;
 }
 
+/** Size of the text pieces DuckDB takes (default in read-bronze.ts); tests make it small. */
+const PIECE_BYTES = Number(process.env.STRATA_PIECE_BYTES) || undefined;
+
 /** One bronze file being read: its text pieces as they come, and what reading it found. */
 interface Reading {
   readonly parts: PartQueue<TextPart>;
@@ -88,6 +91,7 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
       const result = stageBronze(bronze, todo[fileIdx]!.key, {
         partPath: (i) => path.join(workDir!, `${fileIdx}.${i}.txt`),
         onPart: (part) => parts.push(part),
+        partBytes: PIECE_BYTES,
       }).finally(() => parts.close());
       result.catch(() => undefined); // awaited (and handled) by the loop below
       return (reads[fileIdx] = { parts, result });
