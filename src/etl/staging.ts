@@ -73,8 +73,10 @@ export class RunStaging {
 
   static async open(dir: string, runId: string, memoryLimit = process.env.STRATA_MEMORY_LIMIT ?? DEFAULT_MEMORY_LIMIT): Promise<RunStaging> {
     await mkdir(dir, { recursive: true });
-    // In memory, spilling to `spill/` past the limit: a backlog never needs all of it in RAM.
-    const db = await Db.open({ memoryLimit, tempDirectory: path.join(dir, 'spill') });
+    // A database file, not ':memory:': an in-memory table cannot leave all of its memory to
+    // disk, and a day's backlog (288 batches) ran out of memory after 226 files. On disk it
+    // costs ~7% and halves the resident memory of a small backlog.
+    const db = await Db.open({ path: path.join(dir, 'stage.duckdb'), memoryLimit, tempDirectory: path.join(dir, 'spill') });
     await db.run(`SET preserve_insertion_order = false`);
     await db.run(CLEANING_MACROS);
     await db.run(`
