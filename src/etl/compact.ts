@@ -1,5 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { refreshCatalog } from '../catalog/refresh-catalog.js';
 import { Db } from '../db/duckdb.js';
@@ -14,6 +13,7 @@ import type { Storage } from '../storage/storage.js';
 import { DEFAULT_MEMORY_LIMIT } from './staging.js';
 import { explainFailure } from './failure.js';
 import { faultPoint } from './fault-points.js';
+import { makeScratch } from './scratch.js';
 import { newRunId } from './run-id.js';
 
 export interface CompactOptions {
@@ -64,7 +64,7 @@ async function compactOnce(options: CompactOptions, state: { committed: boolean 
     const report = { run_id: runId, partitions_compacted: groups.length, files_removed: 0, files_written: 0, rows: 0, duration_ms: 0 };
     if (groups.length === 0) return { ...report, duration_ms: Date.now() - startedAt.getTime() };
 
-    workDir = await mkdtemp(path.join(process.env.STRATA_TMPDIR ?? os.tmpdir(), `strata-compact-${runId}-`));
+    workDir = await makeScratch('compact', runId);
     const db = await Db.open({ memoryLimit: process.env.STRATA_MEMORY_LIMIT ?? DEFAULT_MEMORY_LIMIT, tempDirectory: path.join(workDir, 'spill') });
     const add: DataFile[] = [];
     const remove: string[] = [];

@@ -1,5 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Progress } from '../cli/progress.js';
 import { listBronze } from '../bronze/list-bronze.js';
@@ -14,6 +13,7 @@ import type { ObjectInfo, Storage } from '../storage/storage.js';
 import { localPaths } from '../storage/local-copy.js';
 import { explainFailure } from './failure.js';
 import { faultPoint } from './fault-points.js';
+import { makeScratch } from './scratch.js';
 import { phaseTimer } from './phase-timer.js';
 import type { EtlReport, SkippedFile } from './report.js';
 import { newRunId } from './run-id.js';
@@ -74,7 +74,7 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
     await faultPoint('etl:discovered');
     if (todo.length === 0) return emptyReport(runId, startedAt, changed);
 
-    workDir = await mkdtemp(path.join(process.env.STRATA_TMPDIR ?? os.tmpdir(), `strata-etl-${runId}-`));
+    workDir = await makeScratch('etl', runId);
     staging = await RunStaging.open(path.join(workDir, 'stage'), runId);
     const records = new Map<number, { info: ObjectInfo; sha256: string; failed?: { reason: string; detail: string } }>();
     const skipped: SkippedFile[] = [];
