@@ -10,10 +10,9 @@ import { removeUncommitted } from '../ledger/recover.js';
 import { emptyRejectCounts, type DataFile } from '../ledger/types.js';
 import { localPaths } from '../storage/local-copy.js';
 import type { Storage } from '../storage/storage.js';
-import { DEFAULT_MEMORY_LIMIT } from './staging.js';
 import { explainFailure } from './failure.js';
 import { faultPoint } from './fault-points.js';
-import { makeScratch } from './scratch.js';
+import { makeScratch, workMemoryLimit } from './scratch.js';
 import { newRunId } from './run-id.js';
 
 export interface CompactOptions {
@@ -65,7 +64,7 @@ async function compactOnce(options: CompactOptions, state: { committed: boolean 
     if (groups.length === 0) return { ...report, duration_ms: Date.now() - startedAt.getTime() };
 
     workDir = await makeScratch('compact', runId);
-    const db = await Db.open({ memoryLimit: process.env.STRATA_MEMORY_LIMIT ?? DEFAULT_MEMORY_LIMIT, tempDirectory: path.join(workDir, 'spill') });
+    const db = await Db.open({ memoryLimit: workMemoryLimit(), tempDirectory: path.join(workDir, 'spill') });
     const add: DataFile[] = [];
     const remove: string[] = [];
     try {

@@ -13,6 +13,14 @@ export async function makeScratch(kind: 'etl' | 'compact', runId: string): Promi
   return mkdtemp(path.join(root, `strata-${kind}-${runId}-p${process.pid}-`));
 }
 
+/**
+ * DuckDB's memory for a run's working database (staging, compaction), spilling to the scratch
+ * folder past it: with what the process holds besides, a backlog of any length stays under 2 GB.
+ */
+export function workMemoryLimit(): string {
+  return process.env.STRATA_MEMORY_LIMIT ?? '768MB';
+}
+
 const SCRATCH_NAME = /^strata-(?:etl|compact)-.+-p(\d+)-[A-Za-z0-9]{6}$/;
 
 async function removeAbandoned(root: string): Promise<void> {

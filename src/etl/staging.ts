@@ -6,6 +6,7 @@ import { MAX_LINE_BYTES, restoreCarriageReturns, type EarlyReject } from '../bro
 import { emptyRejectCounts, REJECT_REASONS, type HourPartition, type RejectCounts, type RejectReason } from '../ledger/types.js';
 import { CLEANING_MACROS, classifySql } from './cleaning-sql.js';
 import { phaseTimer } from './phase-timer.js';
+import { workMemoryLimit } from './scratch.js';
 
 /** What reading a whole bronze file found besides its text (see read-bronze.ts). */
 export interface FileEnd {
@@ -14,12 +15,6 @@ export interface FileEnd {
   readonly earlyRejects: readonly EarlyReject[];
   readonly carriageReturns: ReadonlyMap<number, readonly number[]>;
 }
-
-/**
- * DuckDB's memory for a run's staging (and compaction), spilling to disk past it: with what the
- * process holds besides, a backlog of any length stays under 2 GB resident.
- */
-export const DEFAULT_MEMORY_LIMIT = '768MB';
 
 /** Rows that hold no line's outcome: blank lines, and every line of a file found corrupt midway. */
 const NOT_COUNTED = `('blank', 'discarded')`;
@@ -71,7 +66,7 @@ export class RunStaging {
     private readonly runId: string,
   ) {}
 
-  static async open(dir: string, runId: string, memoryLimit = process.env.STRATA_MEMORY_LIMIT ?? DEFAULT_MEMORY_LIMIT): Promise<RunStaging> {
+  static async open(dir: string, runId: string, memoryLimit = workMemoryLimit()): Promise<RunStaging> {
     await mkdir(dir, { recursive: true });
     // A database file, not ':memory:': an in-memory table cannot leave all of its memory to
     // disk, and a day's backlog (288 batches) ran out of memory after 226 files. On disk it
