@@ -10,7 +10,7 @@ import { removeUncommitted } from '../ledger/recover.js';
 import { emptyRejectCounts, type DataFile } from '../ledger/types.js';
 import { localPaths } from '../storage/local-copy.js';
 import type { Storage } from '../storage/storage.js';
-import { explainFailure } from './failure.js';
+import { explainingFailures } from './failure.js';
 import { faultPoint } from './fault-points.js';
 import { makeScratch, workMemoryLimit } from './scratch.js';
 import { newRunId } from './run-id.js';
@@ -34,13 +34,8 @@ export interface CompactReport {
  * of the old ones are one commit, so readers see old files or new, never both or neither; the
  * old files are deleted only after that commit (or by the next run's recovery after a crash).
  */
-export async function compact(options: CompactOptions): Promise<CompactReport> {
-  const state = { committed: false };
-  try {
-    return await compactOnce(options, state);
-  } catch (err) {
-    throw explainFailure(err, 'compact', state.committed);
-  }
+export function compact(options: CompactOptions): Promise<CompactReport> {
+  return explainingFailures('compact', (state) => compactOnce(options, state));
 }
 
 async function compactOnce(options: CompactOptions, state: { committed: boolean }): Promise<CompactReport> {

@@ -22,3 +22,13 @@ export function explainFailure(err: unknown, run: 'etl' | 'compact', committed: 
     1,
   );
 }
+
+/** Runs an etl or compact body, explaining its environment failures (see explainFailure). */
+export async function explainingFailures<T>(run: 'etl' | 'compact', body: (state: { committed: boolean }) => Promise<T>): Promise<T> {
+  const state = { committed: false };
+  try {
+    return await body(state);
+  } catch (err) {
+    throw explainFailure(err, run, state.committed);
+  }
+}

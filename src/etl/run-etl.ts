@@ -11,7 +11,7 @@ import { removeUncommitted } from '../ledger/recover.js';
 import { emptyRejectCounts, REJECT_REASONS, type BronzeFileRecord, type DataFile, type RunRecord, type Snapshot } from '../ledger/types.js';
 import type { ObjectInfo, Storage } from '../storage/storage.js';
 import { localPaths } from '../storage/local-copy.js';
-import { explainFailure } from './failure.js';
+import { explainingFailures } from './failure.js';
 import { faultPoint } from './fault-points.js';
 import { makeScratch } from './scratch.js';
 import { phaseTimer } from './phase-timer.js';
@@ -45,13 +45,8 @@ interface Reading {
  * (the atomic step) -> refresh the catalog. A crash anywhere before the commit leaves only
  * uncommitted files, which no reader sees and the next run deletes.
  */
-export async function runEtl(options: EtlOptions): Promise<EtlReport> {
-  const state = { committed: false };
-  try {
-    return await runEtlOnce(options, state);
-  } catch (err) {
-    throw explainFailure(err, 'etl', state.committed);
-  }
+export function runEtl(options: EtlOptions): Promise<EtlReport> {
+  return explainingFailures('etl', (state) => runEtlOnce(options, state));
 }
 
 async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): Promise<EtlReport> {
