@@ -84,7 +84,8 @@ async function serveAction(flags: ServeFlags): Promise<void> {
       ...(flags.simulate ? { simulate: { events, faultRate, seed: flags.seed } } : {}),
     }),
   });
-  const app = createApp({ bronze, warehouse, queries: warehouseQueries({ bronze, warehouse, sql: flags.sql === true }), scheduler, logger });
+  const queries = warehouseQueries({ bronze, warehouse, sql: flags.sql === true });
+  const app = createApp({ bronze, warehouse, queries, scheduler, logger });
   const server = await listen(app, { host: flags.host, port });
   logger.info({ event: 'listening', url: server.url, bronze: bronze.uri, warehouse: warehouse.uri, every: flags.every, simulate: flags.simulate === true }, `dashboard at ${server.url}`);
   process.stdout.write(`strata serve: dashboard at ${server.url}/ (Ctrl-C to stop)\n`);
@@ -102,6 +103,7 @@ async function serveAction(flags: ServeFlags): Promise<void> {
       void (async () => {
         await scheduler.stop();
         await server.close();
+        await queries.close?.();
         logger.info({ event: 'stopped' }, 'stopped');
         resolve();
       })();

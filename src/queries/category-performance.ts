@@ -19,13 +19,14 @@ export const categoryPerformance: BusinessQuery = {
     { name: 'events', kind: 'count' },
   ],
   sql: () => `
-    SELECT strftime(d, '%Y-%m-%d') AS day, category, event_type, events
+    SELECT strftime(make_date(year, month, day), '%Y-%m-%d') AS day, category, event_type, events
     FROM (
-      -- Group on the DATE, format the few groups afterwards: strftime per row costs more than the count.
-      SELECT CAST(event_time AS DATE) AS d, category, event_type, count(*) AS events
+      -- A row's partition (year, month, day) is its event time's UTC day: grouping on those
+      -- per-file constants reads no timestamp (half the time), and formats only the few groups.
+      SELECT year, month, day, category, event_type, count(*) AS events
       FROM events
       WHERE category IS NOT NULL
       GROUP BY ALL
     )
-    ORDER BY d, category, event_type`,
+    ORDER BY year, month, day, category, event_type`,
 };

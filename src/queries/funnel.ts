@@ -18,12 +18,18 @@ export const funnel: BusinessQuery = {
     { name: 'purchases', kind: 'count' },
   ],
   sql: () => `
+    -- Counted per (product, type) first, then pivoted: three filtered counts over every row
+    -- cost a fifth more.
     SELECT product_id,
-           count(*) FILTER (WHERE event_type = 'page_view') AS page_views,
-           count(*) FILTER (WHERE event_type = 'add_to_cart') AS add_to_carts,
-           count(*) FILTER (WHERE event_type = 'purchase') AS purchases
-    FROM events
-    WHERE product_id IS NOT NULL AND event_type IN ('page_view', 'add_to_cart', 'purchase')
+           coalesce(sum(n) FILTER (WHERE event_type = 'page_view'), 0) AS page_views,
+           coalesce(sum(n) FILTER (WHERE event_type = 'add_to_cart'), 0) AS add_to_carts,
+           coalesce(sum(n) FILTER (WHERE event_type = 'purchase'), 0) AS purchases
+    FROM (
+      SELECT product_id, event_type, count(*) AS n
+      FROM events
+      WHERE product_id IS NOT NULL AND event_type IN ('page_view', 'add_to_cart', 'purchase')
+      GROUP BY ALL
+    )
     GROUP BY product_id
     ORDER BY page_views DESC, product_id`,
 };

@@ -17,14 +17,16 @@ export const hourlyRevenue: BusinessQuery = {
     { name: 'revenue', kind: 'money' },
   ],
   sql: () => `
-    SELECT strftime(h, '%Y-%m-%dT%H:00:00Z') AS hour, purchases, revenue
+    SELECT strftime(make_timestamp(year, month, day, hour, 0, 0), '%Y-%m-%dT%H:00:00Z') AS hour, purchases, revenue
     FROM (
-      SELECT date_trunc('hour', event_time) AS h,
+      -- A row's partition is its event time's UTC hour: grouping on those per-file constants
+      -- reads no timestamp (a third of the time).
+      SELECT year, month, day, hour,
              count(*) AS purchases,
              CAST(coalesce(sum(revenue), 0) AS VARCHAR) AS revenue
       FROM events
       WHERE event_type = 'purchase'
       GROUP BY ALL
     )
-    ORDER BY h`,
+    ORDER BY year, month, day, hour`,
 };

@@ -1,4 +1,4 @@
-import { withDb } from '../db/duckdb.js';
+import { withDb, type Db } from '../db/duckdb.js';
 import { UserError } from '../errors.js';
 import { readSnapshot } from '../ledger/log.js';
 import type { DataFile, Snapshot } from '../ledger/types.js';
@@ -155,20 +155,40 @@ export function businessQuerySql(name: QueryName, paths: readonly string[], rang
 
 /**
  * Runs one of the five business queries of SPEC §6 and returns exactly the rows that
- * `strata query NAME --format json` prints (counts and money as numbers).
+ * `strata query NAME --format json` prints (counts and money as numbers). One-shot: a fresh
+ * DuckDB per call; a process that queries again and again keeps a `QueryEngine` instead.
  */
 export async function runBusinessQuery(warehouse: Storage, name: QueryName, range: QueryRange): Promise<QueryRow[]> {
-  const query = QUERIES[parseQueryName(name)];
-  const time = parseTimeRange(range);
-  const limit = parseLimit(range.limit);
+  const request = parseRequest(name, range);
   const snapshot = await openWarehouseSnapshot(warehouse);
-  const files = eventFilesInRange(snapshot, time);
-  if (files.length === 0) return [];
-  const paths = await localPaths(
+  const paths = await eventPathsInRange(warehouse, snapshot, request.time);
+  if (paths.length === 0) return [];
+  return withDb({}, (db) => queryRows(db, request, paths));
+}
+
+/** A business query's name, range and limit, checked before anything is read. */
+export interface QueryRequest {
+  readonly name: QueryName;
+  readonly time: TimeRange;
+  readonly limit: number;
+}
+
+export function parseRequest(name: string, range: QueryRange): QueryRequest {
+  return { name: parseQueryName(name), time: parseTimeRange(range), limit: parseLimit(range.limit) };
+}
+
+/** Local paths of the committed events files that overlap the range (remote ones are cached). */
+export async function eventPathsInRange(warehouse: Storage, snapshot: Snapshot, time: TimeRange): Promise<string[]> {
+  return localPaths(
     warehouse,
-    files.map((f) => f.key),
+    eventFilesInRange(snapshot, time).map((f) => f.key),
   );
-  const result = await withDb({}, (db) => db.table(businessQuerySql(name, paths, time, limit)));
+}
+
+/** Runs the query over these files on `db`; rows as `--format json` prints them. */
+export async function queryRows(db: Db, request: QueryRequest, paths: readonly string[]): Promise<QueryRow[]> {
+  const query = QUERIES[request.name];
+  const result = await db.table(businessQuerySql(request.name, paths, request.time, request.limit));
   return result.rows.map((values) => {
     const row: QueryRow = {};
     query.columns.forEach((column, i) => {

@@ -21,9 +21,13 @@ export const userActivity: BusinessQuery = {
   sql: () => `
     -- count(DISTINCT) inside one group runs on one thread; DISTINCT as its own (parallel)
     -- aggregate, then a count per day, gives the same numbers several times faster.
-    SELECT strftime(t.d, '%Y-%m-%d') AS day, u.unique_users, s.unique_sessions, t.events
-    FROM (SELECT CAST(event_time AS DATE) AS d, count(*) AS events FROM events GROUP BY d) t
-    JOIN (SELECT d, count(*) AS unique_users FROM (SELECT DISTINCT CAST(event_time AS DATE) AS d, user_id FROM events) GROUP BY d) u USING (d)
-    JOIN (SELECT d, count(*) AS unique_sessions FROM (SELECT DISTINCT CAST(event_time AS DATE) AS d, session_id FROM events) GROUP BY d) s USING (d)
-    ORDER BY t.d`,
+    -- A row's partition (year, month, day) is its event time's UTC day: per-file constants, so
+    -- no timestamp is read (a third of the time).
+    SELECT strftime(make_date(t.year, t.month, t.day), '%Y-%m-%d') AS day, u.unique_users, s.unique_sessions, t.events
+    FROM (SELECT year, month, day, count(*) AS events FROM events GROUP BY ALL) t
+    JOIN (SELECT year, month, day, count(*) AS unique_users FROM (SELECT DISTINCT year, month, day, user_id FROM events) GROUP BY ALL) u
+      USING (year, month, day)
+    JOIN (SELECT year, month, day, count(*) AS unique_sessions FROM (SELECT DISTINCT year, month, day, session_id FROM events) GROUP BY ALL) s
+      USING (year, month, day)
+    ORDER BY t.year, t.month, t.day`,
 };

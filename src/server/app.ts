@@ -5,7 +5,7 @@ import { parsePositiveInt } from '../config.js';
 import { UserError, errorMessage } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import { bronzeBacklog, type Backlog } from './backlog.js';
-import { LedgerView } from './ledger-view.js';
+import { LedgerView } from '../ledger/ledger-view.js';
 import { ledgerMetrics, renderMetrics } from './metrics.js';
 import { quarantineReasons, quarantineSample } from './quarantine.js';
 import type { QueryService, RangeParams } from './query-service.js';

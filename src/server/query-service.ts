@@ -20,4 +20,6 @@ export interface QueryService {
   status(): Promise<unknown>;
   /** Read-only SQL, when the server was started with --sql. */
   sql?(text: string): Promise<unknown>;
+  /** Releases what the service holds open (its DuckDB). */
+  close?(): Promise<void>;
 }

@@ -1,6 +1,6 @@
-import { LOG_PREFIX } from '../ledger/layout.js';
-import { readSnapshot } from '../ledger/log.js';
-import type { Snapshot } from '../ledger/types.js';
+import { LOG_PREFIX } from './layout.js';
+import { readSnapshot } from './log.js';
+import type { Snapshot } from './types.js';
 import type { Storage } from '../storage/storage.js';
 
 /**
