@@ -1,6 +1,7 @@
 import { Db } from '../db/duckdb.js';
 import { UserError } from '../errors.js';
 import { LedgerView } from '../ledger/ledger-view.js';
+import type { Snapshot } from '../ledger/types.js';
 import type { Storage } from '../storage/storage.js';
 import { eventPathsInRange, parseRequest, queryRows, type QueryRange, type QueryRow } from './run-query.js';
 
@@ -32,11 +33,11 @@ export class QueryEngine {
       // Compaction may remove files between the ledger read and the scan: then the newer
       // snapshot names their replacement. Two attempts cover one commit landing in between.
       for (let attempt = 1; ; attempt++) {
-        const before = await this.#ledger.version();
+        const snapshot = await this.#ledger.snapshot();
         try {
-          return await this.#queryOnce(request);
+          return await this.#queryOnce(request, snapshot);
         } catch (err) {
-          if (err instanceof UserError || attempt >= 3 || (await this.#ledger.version()) === before) throw err;
+          if (err instanceof UserError || attempt >= 3 || (await this.#ledger.version()) === snapshot.version) throw err;
         }
       }
     });
@@ -44,12 +45,11 @@ export class QueryEngine {
     return next;
   }
 
-  async #queryOnce(request: ReturnType<typeof parseRequest>): Promise<QueryRow[]> {
-    const snapshot = await this.#ledger.snapshot();
+  async #queryOnce(request: ReturnType<typeof parseRequest>, snapshot: Snapshot): Promise<QueryRow[]> {
     if (snapshot.version === 0) throw new UserError(`no data in warehouse ${this.warehouse.uri} yet: run \`strata etl\` first`);
-    const paths = await eventPathsInRange(this.warehouse, snapshot, request.time);
-    if (paths.length === 0) return [];
-    return queryRows(await this.#open(), request, paths);
+    const files = await eventPathsInRange(this.warehouse, snapshot, request.time);
+    if (files.whole.length + files.partial.length === 0) return [];
+    return queryRows(await this.#open(), request, files);
   }
 
   #open(): Promise<Db> {

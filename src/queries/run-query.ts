@@ -148,9 +148,24 @@ function rangeFilter(range: TimeRange): string {
   return parts.length === 0 ? '' : `WHERE ${parts.join(' AND ')}`;
 }
 
-/** The full SQL of a business query over the given local Parquet files. */
-export function businessQuerySql(name: QueryName, paths: readonly string[], range: TimeRange, limit: number): string {
-  return `WITH events AS NOT MATERIALIZED (SELECT * FROM (${eventsRelationSql(paths)}) ${rangeFilter(range)})\n${QUERIES[name].sql({ limit })}`;
+/**
+ * The local Parquet files a query reads: `partial` ones get the range filter; `whole` ones hold
+ * an hour that lies entirely inside the range, so every row qualifies and the filter (a read of
+ * every timestamp) is skipped. An hour partition holds only rows of that event-time hour.
+ */
+export interface ScanFiles {
+  readonly whole: readonly string[];
+  readonly partial: readonly string[];
+}
+
+/** The full SQL of a business query over the given local Parquet files (a plain list: all filtered). */
+export function businessQuerySql(name: QueryName, files: readonly string[] | ScanFiles, range: TimeRange, limit: number): string {
+  const { whole, partial } = Array.isArray(files) ? { whole: [], partial: files } : (files as ScanFiles);
+  const parts = [
+    ...(whole.length > 0 ? [`SELECT * FROM (${eventsRelationSql(whole)})`] : []),
+    ...(partial.length > 0 || whole.length === 0 ? [`SELECT * FROM (${eventsRelationSql(partial)}) ${rangeFilter(range)}`] : []),
+  ];
+  return `WITH events AS NOT MATERIALIZED (${parts.join(' UNION ALL ')})\n${QUERIES[name].sql({ limit })}`;
 }
 
 /**
@@ -161,9 +176,9 @@ export function businessQuerySql(name: QueryName, paths: readonly string[], rang
 export async function runBusinessQuery(warehouse: Storage, name: QueryName, range: QueryRange): Promise<QueryRow[]> {
   const request = parseRequest(name, range);
   const snapshot = await openWarehouseSnapshot(warehouse);
-  const paths = await eventPathsInRange(warehouse, snapshot, request.time);
-  if (paths.length === 0) return [];
-  return withDb({}, (db) => queryRows(db, request, paths));
+  const files = await eventPathsInRange(warehouse, snapshot, request.time);
+  if (files.whole.length + files.partial.length === 0) return [];
+  return withDb({}, (db) => queryRows(db, request, files));
 }
 
 /** A business query's name, range and limit, checked before anything is read. */
@@ -178,17 +193,33 @@ export function parseRequest(name: string, range: QueryRange): QueryRequest {
 }
 
 /** Local paths of the committed events files that overlap the range (remote ones are cached). */
-export async function eventPathsInRange(warehouse: Storage, snapshot: Snapshot, time: TimeRange): Promise<string[]> {
-  return localPaths(
-    warehouse,
-    eventFilesInRange(snapshot, time).map((f) => f.key),
-  );
+export async function eventPathsInRange(warehouse: Storage, snapshot: Snapshot, time: TimeRange): Promise<ScanFiles> {
+  const files = eventFilesInRange(snapshot, time);
+  const whole = files.filter((f) => hourInside(f.partition, time));
+  const partial = files.filter((f) => !hourInside(f.partition, time));
+  return {
+    whole: await localPaths(
+      warehouse,
+      whole.map((f) => f.key),
+    ),
+    partial: await localPaths(
+      warehouse,
+      partial.map((f) => f.key),
+    ),
+  };
+}
+
+/** Whether the whole hour of a partition lies inside [from, to). */
+export function hourInside(partition: DataFile['partition'], range: TimeRange): boolean {
+  if (!partition) return false;
+  const start = BigInt(Date.UTC(partition.year, partition.month - 1, partition.day, partition.hour)) * 1000n;
+  return (range.fromMicros === undefined || range.fromMicros <= start) && (range.toMicros === undefined || start + HOUR_MICROS <= range.toMicros);
 }
 
 /** Runs the query over these files on `db`; rows as `--format json` prints them. */
-export async function queryRows(db: Db, request: QueryRequest, paths: readonly string[]): Promise<QueryRow[]> {
+export async function queryRows(db: Db, request: QueryRequest, files: ScanFiles): Promise<QueryRow[]> {
   const query = QUERIES[request.name];
-  const result = await db.table(businessQuerySql(request.name, paths, request.time, request.limit));
+  const result = await db.table(businessQuerySql(request.name, files, request.time, request.limit));
   return result.rows.map((values) => {
     const row: QueryRow = {};
     query.columns.forEach((column, i) => {
