@@ -32,6 +32,20 @@ export interface EtlOptions {
 /** Size of the text pieces DuckDB takes (default in read-bronze.ts); tests make it small. */
 const PIECE_BYTES = Number(process.env.STRATA_PIECE_BYTES) || undefined;
 
+/**
+ * Runs up to this size stage in memory (faster); bigger backlogs on disk (see RunStaging.open).
+ * About 12 batches of 625k events; `STRATA_STAGING=disk|memory` decides for tests.
+ */
+const IN_MEMORY_MAX_FILES = 12;
+const IN_MEMORY_MAX_BYTES = 512 << 20;
+
+function stageOnDisk(todo: readonly ObjectInfo[]): boolean {
+  const forced = process.env.STRATA_STAGING;
+  if (forced === 'disk' || forced === 'memory') return forced === 'disk';
+  const bytes = todo.reduce((n, f) => n + f.size, 0);
+  return todo.length > IN_MEMORY_MAX_FILES || bytes > IN_MEMORY_MAX_BYTES;
+}
+
 /** One bronze file being read: its text pieces as they come, and what reading it found. */
 interface Reading {
   readonly parts: PartQueue<TextPart>;
@@ -70,7 +84,7 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
     if (todo.length === 0) return emptyReport(runId, startedAt, changed);
 
     workDir = await makeScratch('etl', runId);
-    staging = await RunStaging.open(path.join(workDir, 'stage'), runId);
+    staging = await RunStaging.open(path.join(workDir, 'stage'), runId, { onDisk: stageOnDisk(todo) });
     const records = new Map<number, { info: ObjectInfo; sha256: string; failed?: { reason: string; detail: string } }>();
     const skipped: SkippedFile[] = [];
     const progress = options.progress;

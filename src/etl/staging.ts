@@ -66,12 +66,19 @@ export class RunStaging {
     private readonly runId: string,
   ) {}
 
-  static async open(dir: string, runId: string, memoryLimit = workMemoryLimit()): Promise<RunStaging> {
+  /**
+   * `onDisk`: a database file instead of memory. A small run stages in memory: writing a table
+   * to a file compresses every row group as it goes, a second or so per batch. A big backlog
+   * stages on disk: a day's backlog (288 batches) in memory ran out of memory after 226 files.
+   * Either way DuckDB spills past `memoryLimit` into the scratch folder.
+   */
+  static async open(dir: string, runId: string, options: { onDisk: boolean; memoryLimit?: string }): Promise<RunStaging> {
     await mkdir(dir, { recursive: true });
-    // A database file, not ':memory:': an in-memory table cannot leave all of its memory to
-    // disk, and a day's backlog (288 batches) ran out of memory after 226 files. On disk it
-    // costs ~7% and halves the resident memory of a small backlog.
-    const db = await Db.open({ path: path.join(dir, 'stage.duckdb'), memoryLimit, tempDirectory: path.join(dir, 'spill') });
+    const db = await Db.open({
+      path: options.onDisk ? path.join(dir, 'stage.duckdb') : ':memory:',
+      memoryLimit: options.memoryLimit ?? workMemoryLimit(),
+      tempDirectory: path.join(dir, 'spill'),
+    });
     await db.run(`SET preserve_insertion_order = false`);
     await db.run(CLEANING_MACROS);
     await db.run(`
