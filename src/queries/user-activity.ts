@@ -22,12 +22,12 @@ export const userActivity: BusinessQuery = {
     -- count(DISTINCT) inside one group runs on one thread; DISTINCT as its own (parallel)
     -- aggregate, then a count per day, gives the same numbers several times faster.
     -- A row's partition (year, month, day) is its event time's UTC day: per-file constants, so
-    -- no timestamp is read (a third of the time).
-    SELECT strftime(make_date(t.year, t.month, t.day), '%Y-%m-%d') AS day, u.unique_users, s.unique_sessions, t.events
-    FROM (SELECT year, month, day, count(*) AS events FROM events GROUP BY ALL) t
-    JOIN (SELECT year, month, day, count(*) AS unique_users FROM (SELECT DISTINCT year, month, day, user_id FROM events) GROUP BY ALL) u
-      USING (year, month, day)
-    JOIN (SELECT year, month, day, count(*) AS unique_sessions FROM (SELECT DISTINCT year, month, day, session_id FROM events) GROUP BY ALL) s
-      USING (year, month, day)
-    ORDER BY t.year, t.month, t.day`,
+    -- no timestamp is read (a third of the time). One integer day key (yyyymmdd) instead of
+    -- three columns makes each DISTINCT's hash key narrower (a tenth faster).
+    SELECT strftime(make_date(t.k // 10000, t.k // 100 % 100, t.k % 100), '%Y-%m-%d') AS day, u.unique_users, s.unique_sessions, t.events
+    FROM (SELECT year * 10000 + month * 100 + day AS k, count(*) AS events FROM events GROUP BY k) t
+    JOIN (SELECT k, count(*) AS unique_users FROM (SELECT DISTINCT year * 10000 + month * 100 + day AS k, user_id FROM events) GROUP BY k) u USING (k)
+    JOIN (SELECT k, count(*) AS unique_sessions FROM (SELECT DISTINCT year * 10000 + month * 100 + day AS k, session_id FROM events) GROUP BY k) s
+      USING (k)
+    ORDER BY t.k`,
 };
