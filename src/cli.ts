@@ -28,9 +28,10 @@ const program = new Command('strata')
 
 const requested = process.argv[2] ?? '';
 const only = MODULES[requested] ? requested : ALIASES[requested];
-if (only === 'etl') {
+if (only === 'etl' || only === 'serve') {
   // DuckDB's allocator hands freed memory back to the OS after 1 s; a long etl run then faults
-  // the same memory in again and again (a 24-batch backlog spent 46 s of its 106 s doing so).
+  // the same memory in again and again (a 24-batch backlog spent 46 s of its 106 s doing so),
+  // and so does a server between two dashboard refreshes (it runs etl in-process too).
   // Read before DuckDB loads; a value the user set wins.
   process.env.DUCKDB_JE_MALLOC_CONF ??= 'dirty_decay_ms:5000,muzzy_decay_ms:5000';
 }

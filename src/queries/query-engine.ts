@@ -3,7 +3,7 @@ import { UserError } from '../errors.js';
 import { LedgerView } from '../ledger/ledger-view.js';
 import type { Snapshot } from '../ledger/types.js';
 import type { Storage } from '../storage/storage.js';
-import { eventPathsInRange, parseRequest, queryRows, type QueryRange, type QueryRow } from './run-query.js';
+import { eventPathsInRange, parseRequest, queryRows, type QueryRange, type QueryRequest, type QueryRow } from './run-query.js';
 
 /**
  * The business queries for a process that asks again and again (the dashboard's server, the
@@ -31,7 +31,7 @@ export class QueryEngine {
     const request = parseRequest(name, range);
     const next = this.#queue.then(async () => {
       // Compaction may remove files between the ledger read and the scan: then the newer
-      // snapshot names their replacement. Two attempts cover one commit landing in between.
+      // snapshot names their replacement. Up to three attempts, while commits keep landing.
       for (let attempt = 1; ; attempt++) {
         const snapshot = await this.#ledger.snapshot();
         try {
@@ -45,7 +45,7 @@ export class QueryEngine {
     return next;
   }
 
-  async #queryOnce(request: ReturnType<typeof parseRequest>, snapshot: Snapshot): Promise<QueryRow[]> {
+  async #queryOnce(request: QueryRequest, snapshot: Snapshot): Promise<QueryRow[]> {
     if (snapshot.version === 0) throw new UserError(`no data in warehouse ${this.warehouse.uri} yet: run \`strata etl\` first`);
     const files = await eventPathsInRange(this.warehouse, snapshot, request.time);
     if (files.whole.length + files.partial.length === 0) return [];

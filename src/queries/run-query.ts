@@ -1,7 +1,7 @@
 import { withDb, type Db } from '../db/duckdb.js';
 import { UserError } from '../errors.js';
 import { readSnapshot } from '../ledger/log.js';
-import type { DataFile, Snapshot } from '../ledger/types.js';
+import type { DataFile, HourPartition, Snapshot } from '../ledger/types.js';
 import { localPaths } from '../storage/local-copy.js';
 import type { Storage } from '../storage/storage.js';
 import { eventsRelationSql } from '../catalog/schema.js';
@@ -110,6 +110,10 @@ export function parseLimit(value: number | string | undefined): number {
 
 const HOUR_MICROS = 3_600_000_000n;
 
+function hourStartMicros(partition: HourPartition): bigint {
+  return BigInt(Date.UTC(partition.year, partition.month - 1, partition.day, partition.hour)) * 1000n;
+}
+
 /**
  * The committed events files whose hour partition overlaps [from, to): chosen from the ledger
  * before any SQL, so a one-hour window opens one hour of files.
@@ -119,8 +123,7 @@ export function eventFilesInRange(snapshot: Snapshot, range: TimeRange): DataFil
     .filter((f) => {
       if (f.table !== 'events') return false;
       if (!f.partition) return true;
-      const { year, month, day, hour } = f.partition;
-      const start = BigInt(Date.UTC(year, month - 1, day, hour)) * 1000n;
+      const start = hourStartMicros(f.partition);
       if (range.toMicros !== undefined && start >= range.toMicros) return false;
       if (range.fromMicros !== undefined && start + HOUR_MICROS <= range.fromMicros) return false;
       return true;
@@ -195,24 +198,18 @@ export function parseRequest(name: string, range: QueryRange): QueryRequest {
 /** Local paths of the committed events files that overlap the range (remote ones are cached). */
 export async function eventPathsInRange(warehouse: Storage, snapshot: Snapshot, time: TimeRange): Promise<ScanFiles> {
   const files = eventFilesInRange(snapshot, time);
-  const whole = files.filter((f) => hourInside(f.partition, time));
-  const partial = files.filter((f) => !hourInside(f.partition, time));
-  return {
-    whole: await localPaths(
+  const pathsOf = (inside: boolean): Promise<string[]> =>
+    localPaths(
       warehouse,
-      whole.map((f) => f.key),
-    ),
-    partial: await localPaths(
-      warehouse,
-      partial.map((f) => f.key),
-    ),
-  };
+      files.filter((f) => hourInside(f.partition, time) === inside).map((f) => f.key),
+    );
+  return { whole: await pathsOf(true), partial: await pathsOf(false) };
 }
 
 /** Whether the whole hour of a partition lies inside [from, to). */
 export function hourInside(partition: DataFile['partition'], range: TimeRange): boolean {
   if (!partition) return false;
-  const start = BigInt(Date.UTC(partition.year, partition.month - 1, partition.day, partition.hour)) * 1000n;
+  const start = hourStartMicros(partition);
   return (range.fromMicros === undefined || range.fromMicros <= start) && (range.toMicros === undefined || start + HOUR_MICROS <= range.toMicros);
 }
 
