@@ -161,9 +161,8 @@ export interface ScanFiles {
   readonly partial: readonly string[];
 }
 
-/** The full SQL of a business query over the given local Parquet files (a plain list: all filtered). */
-export function businessQuerySql(name: QueryName, files: readonly string[] | ScanFiles, range: TimeRange, limit: number): string {
-  const { whole, partial } = Array.isArray(files) ? { whole: [], partial: files } : (files as ScanFiles);
+/** The full SQL of a business query over the given local Parquet files. */
+export function businessQuerySql(name: QueryName, { whole, partial }: ScanFiles, range: TimeRange, limit: number): string {
   const parts = [
     ...(whole.length > 0 ? [`SELECT * FROM (${eventsRelationSql(whole)})`] : []),
     ...(partial.length > 0 || whole.length === 0 ? [`SELECT * FROM (${eventsRelationSql(partial)}) ${rangeFilter(range)}`] : []),
