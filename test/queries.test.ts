@@ -1,4 +1,4 @@
-import { copyFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCatalogInfo } from '../src/catalog/refresh-catalog.js';
@@ -7,6 +7,7 @@ import { eventsFileKey } from '../src/ledger/layout.js';
 import { eventFilesInRange, parseInstant, parseLimit, parseQueryName, parseTimeRange, runBusinessQuery, QUERY_NAMES, type QueryName } from '../src/queries/run-query.js';
 import { QueryEngine } from '../src/queries/query-engine.js';
 import { LocalStorage } from '../src/storage/local.js';
+import { warehouseQueries } from '../src/server/warehouse-queries.js';
 import { runCli, tempDir } from './helpers/cli.js';
 import { makeEvents, microsOf, partitionOf, writeRun, type FixtureEvent } from './helpers/silver-fixture.js';
 
@@ -222,6 +223,23 @@ describe('a long-lived QueryEngine', () => {
       await expect(engine.query('nope', {})).rejects.toThrow(/unknown query "nope"; valid queries: funnel/);
     } finally {
       await engine.close();
+    }
+  });
+});
+
+describe("serve's query service", () => {
+  it('answers no rows before the first commit, and still refuses bad input', async () => {
+    const own = path.join(dir, 'service-warehouse');
+    await mkdir(own);
+    const service = warehouseQueries({ warehouse: new LocalStorage(own) });
+    try {
+      for (const name of QUERY_NAMES) expect(await service.query(name, {}), name).toEqual([]);
+      await expect(service.query('nope', {})).rejects.toThrow(/unknown query "nope"/);
+      await expect(service.query('funnel', { from: '2025-13-01' })).rejects.toThrow(/--from: not a real date/);
+      await writeRun(own, { version: 1, runId: 'r1', events: makeEvents(13, 50, '2025-07-01T00:00:00Z', 1, 'a') });
+      expect(await service.query('user_activity', {})).toEqual([{ day: '2025-07-01', unique_users: expect.any(Number), unique_sessions: expect.any(Number), events: 50 }]);
+    } finally {
+      await service.close?.();
     }
   });
 });

@@ -3,7 +3,7 @@ import { UserError } from '../errors.js';
 import { LedgerView } from '../ledger/ledger-view.js';
 import type { Snapshot } from '../ledger/types.js';
 import type { Storage } from '../storage/storage.js';
-import { eventPathsInRange, parseRequest, queryRows, type QueryRange, type QueryRequest, type QueryRow } from './run-query.js';
+import { eventPathsInRange, NoDataYetError, parseRequest, queryRows, type QueryRange, type QueryRequest, type QueryRow } from './run-query.js';
 
 /**
  * The business queries for a process that asks again and again (the dashboard's server, the
@@ -20,11 +20,6 @@ export class QueryEngine {
 
   constructor(readonly warehouse: Storage) {
     this.#ledger = new LedgerView(warehouse);
-  }
-
-  /** The newest committed version, 0 before the first commit. */
-  version(): Promise<number> {
-    return this.#ledger.version();
   }
 
   async query(name: string, range: QueryRange): Promise<QueryRow[]> {
@@ -46,7 +41,7 @@ export class QueryEngine {
   }
 
   async #queryOnce(request: QueryRequest, snapshot: Snapshot): Promise<QueryRow[]> {
-    if (snapshot.version === 0) throw new UserError(`no data in warehouse ${this.warehouse.uri} yet: run \`strata etl\` first`);
+    if (snapshot.version === 0) throw new NoDataYetError(this.warehouse.uri);
     const files = await eventPathsInRange(this.warehouse, snapshot, request.time);
     if (files.whole.length + files.partial.length === 0) return [];
     return queryRows(await this.#open(), request, files);

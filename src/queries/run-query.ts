@@ -131,6 +131,13 @@ export function eventFilesInRange(snapshot: Snapshot, range: TimeRange): DataFil
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
+/** The warehouse has not committed yet: there is nothing to query. */
+export class NoDataYetError extends UserError {
+  constructor(uri: string) {
+    super(`no data in warehouse ${uri} yet: run \`strata etl\` first`);
+  }
+}
+
 /** A warehouse that exists and has committed at least once; otherwise a clear UserError. */
 export async function openWarehouseSnapshot(warehouse: Storage): Promise<Snapshot> {
   try {
@@ -140,7 +147,7 @@ export async function openWarehouseSnapshot(warehouse: Storage): Promise<Snapsho
     throw new UserError(`warehouse cannot be reached: ${warehouse.uri}: ${(err as Error).message}`);
   }
   const snapshot = await readSnapshot(warehouse);
-  if (snapshot.version === 0) throw new UserError(`no data in warehouse ${warehouse.uri} yet: run \`strata etl\` first`);
+  if (snapshot.version === 0) throw new NoDataYetError(warehouse.uri);
   return snapshot;
 }
 

@@ -1,6 +1,6 @@
 import { readStatus } from '../catalog/status.js';
 import { QueryEngine } from '../queries/query-engine.js';
-import { QUERY_NAMES, parseRequest } from '../queries/run-query.js';
+import { NoDataYetError, QUERY_NAMES } from '../queries/run-query.js';
 import { runReadOnlySql } from '../queries/run-sql.js';
 import type { Storage } from '../storage/storage.js';
 import type { QueryService } from './query-service.js';
@@ -17,9 +17,12 @@ export function warehouseQueries(options: { bronze?: Storage; warehouse: Storage
   return {
     names: QUERY_NAMES,
     async query(name, range) {
-      parseRequest(name, range);
-      if ((await engine.version()) === 0) return [];
-      return engine.query(name, range);
+      try {
+        return await engine.query(name, range);
+      } catch (err) {
+        if (err instanceof NoDataYetError) return [];
+        throw err;
+      }
     },
     close: () => engine.close(),
     status: () => readStatus(bronze, warehouse),
