@@ -61,9 +61,10 @@ function lineReader(file: string, longestLine: number): string {
 }
 
 /**
- * A run's working database, on local disk: every line of every file of the run lands here,
- * classified, before anything is written to the warehouse. Memory stays bounded (DuckDB spills
- * to disk), and dedup sees the whole run at once: first occurrence by (file, line) wins.
+ * A run's working database (in memory or a local file, see open): every line of every file of
+ * the run lands here, classified, before anything is written to the warehouse. Memory stays
+ * bounded (DuckDB spills to disk), and dedup sees the whole run at once: first occurrence by
+ * (file, line) wins.
  */
 export class RunStaging {
   private constructor(
