@@ -3,10 +3,11 @@
  * figures as ratios against a baseline measured in the same run, because machines are noisy.
  */
 import { parseArgs } from 'node:util';
+import { keepFreedMemoryLonger } from '../src/db/allocator.js';
 
 // The queries bench measures the engine `strata serve` keeps, with the allocator setting serve
 // runs with (src/cli.ts); it must be set before DuckDB loads, hence the imports below.
-process.env.DUCKDB_JE_MALLOC_CONF ??= 'dirty_decay_ms:5000,muzzy_decay_ms:5000';
+keepFreedMemoryLonger();
 const { benchGenerate } = await import('./generate-bench.js');
 const { benchEtl } = await import('./etl-bench.js');
 const { benchQueries } = await import('./queries-bench.js');

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { keepFreedMemoryLonger } from './db/allocator.js';
 
 type Register = (program: Command) => void;
 
@@ -28,13 +29,8 @@ const program = new Command('strata')
 
 const requested = process.argv[2] ?? '';
 const only = MODULES[requested] ? requested : ALIASES[requested];
-if (only === 'etl' || only === 'serve') {
-  // DuckDB's allocator hands freed memory back to the OS after 1 s; a long etl run then faults
-  // the same memory in again and again (a 24-batch backlog spent 46 s of its 106 s doing so),
-  // and so does a server between two dashboard refreshes (it runs etl in-process too).
-  // Read before DuckDB loads; a value the user set wins.
-  process.env.DUCKDB_JE_MALLOC_CONF ??= 'dirty_decay_ms:5000,muzzy_decay_ms:5000';
-}
+// serve runs etl in-process too.
+if (only === 'etl' || only === 'serve') keepFreedMemoryLonger();
 for (const [name, load] of Object.entries(MODULES)) {
   if (only === undefined || only === name) (await load())(program);
 }
