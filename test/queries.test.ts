@@ -143,6 +143,8 @@ const RANGES: { from?: string; to?: string }[] = [
   { from: '2025-06-30T23:59:59.999999' },
   { to: '2025-07-01 00:00:00' },
   { from: '2030-01-01', to: '2030-01-02' },
+  // Empty, inside an hour that has a file: that day is read and must not show up with 0 events.
+  { from: '2025-06-30T23:30:00Z', to: '2025-06-30T23:30:00Z' },
 ];
 
 describe('business queries', () => {

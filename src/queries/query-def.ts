@@ -16,4 +16,9 @@ export interface BusinessQuery {
    * Money comes back as VARCHAR (exact decimal text), counts as integers.
    */
   readonly sql: (options: { readonly limit: number }) => string;
+  /**
+   * Optional, used when every file's UTC day is known: the same answer from one relation per
+   * day (`relation` names it; each holds only rows of that day, already limited to the range).
+   */
+  readonly sqlByDay?: (days: readonly { readonly day: string; readonly relation: string }[]) => string;
 }

@@ -163,18 +163,36 @@ function rangeFilter(range: TimeRange): string {
  * an hour that lies entirely inside the range, so every row qualifies and the filter (a read of
  * every timestamp) is skipped. An hour partition holds only rows of that event-time hour.
  */
-export interface ScanFiles {
+export interface FileSet {
   readonly whole: readonly string[];
   readonly partial: readonly string[];
 }
 
-/** The full SQL of a business query over the given local Parquet files. */
-export function businessQuerySql(name: QueryName, { whole, partial }: ScanFiles, range: TimeRange, limit: number): string {
+export interface ScanFiles extends FileSet {
+  /**
+   * The same files by the UTC day (`YYYY-MM-DD`) of their hour partition, in day order; absent
+   * when a file has no partition. Lets a query work on one day at a time (see BusinessQuery).
+   */
+  readonly days?: readonly { readonly day: string; readonly files: FileSet }[];
+}
+
+function eventsCte(name: string, { whole, partial }: FileSet, range: TimeRange): string {
   const parts = [
     ...(whole.length > 0 ? [`SELECT * FROM (${eventsRelationSql(whole)})`] : []),
     ...(partial.length > 0 || whole.length === 0 ? [`SELECT * FROM (${eventsRelationSql(partial)}) ${rangeFilter(range)}`] : []),
   ];
-  return `WITH events AS NOT MATERIALIZED (${parts.join(' UNION ALL ')})\n${QUERIES[name].sql({ limit })}`;
+  return `${name} AS NOT MATERIALIZED (${parts.join(' UNION ALL ')})`;
+}
+
+/** The full SQL of a business query over the given local Parquet files. */
+export function businessQuerySql(name: QueryName, files: ScanFiles, range: TimeRange, limit: number): string {
+  const query = QUERIES[name];
+  if (query.sqlByDay && files.days && files.days.length > 0) {
+    const days = files.days.map((d, i) => ({ day: d.day, relation: `events_${i}` }));
+    const ctes = files.days.map((d, i) => eventsCte(days[i]!.relation, d.files, range));
+    return `WITH ${ctes.join(',\n')}\n${query.sqlByDay(days)}`;
+  }
+  return `WITH ${eventsCte('events', files, range)}\n${query.sql({ limit })}`;
 }
 
 /**
@@ -204,12 +222,23 @@ export function parseRequest(name: string, range: QueryRange): QueryRequest {
 /** Local paths of the committed events files that overlap the range (remote ones are cached). */
 export async function eventPathsInRange(warehouse: Storage, snapshot: Snapshot, time: TimeRange): Promise<ScanFiles> {
   const files = eventFilesInRange(snapshot, time);
-  const pathsOf = (inside: boolean): Promise<string[]> =>
-    localPaths(
-      warehouse,
-      files.filter((f) => hourInside(f.partition, time) === inside).map((f) => f.key),
-    );
-  return { whole: await pathsOf(true), partial: await pathsOf(false) };
+  const paths = await localPaths(
+    warehouse,
+    files.map((f) => f.key),
+  );
+  const pathOf = new Map(files.map((f, i) => [f.key, paths[i]!]));
+  const split = (chosen: readonly DataFile[]): FileSet => ({
+    whole: chosen.filter((f) => hourInside(f.partition, time)).map((f) => pathOf.get(f.key)!),
+    partial: chosen.filter((f) => !hourInside(f.partition, time)).map((f) => pathOf.get(f.key)!),
+  });
+  const byDay = new Map<string, DataFile[]>();
+  for (const f of files) {
+    if (!f.partition) return split(files);
+    const day = `${String(f.partition.year).padStart(4, '0')}-${String(f.partition.month).padStart(2, '0')}-${String(f.partition.day).padStart(2, '0')}`;
+    byDay.set(day, [...(byDay.get(day) ?? []), f]);
+  }
+  const days = [...byDay.keys()].sort().map((day) => ({ day, files: split(byDay.get(day)!) }));
+  return { ...split(files), days };
 }
 
 /** Whether the whole hour of a partition lies inside [from, to). */
