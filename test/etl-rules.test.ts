@@ -43,6 +43,12 @@ const LINES: (string | Buffer)[] = [
   /* 30 */ '{"event_id":"e25","timestamp":"2025-07-01T10:00:00Z","user_id":"u","session_id":"s","event_type":"page_view","product_id":"P1","note":nAn}',
   /* 31 */ '{"event_id":"e26","timestamp":"2025-07-01T10:00:00Z","user_id":iNFINITY,"session_id":"s","event_type":"page_view","product_id":"P1"}',
   /* 32 */ '{"event_id":"e27","timestamp":"2025-07-01T10:00:00Z","user_id":"u","session_id":"s","event_type":"page_view","product_id":"P1" , \t }',
+  // Lines with only known keys skip the lenient scan unless a value could be such a token: each field kind once.
+  /* 33 */ '{"event_id":"e28","timestamp":NaN,"user_id":"u","session_id":"s","event_type":"page_view","product_id":"P1"}',
+  /* 34 */ '{"event_id":"e29","timestamp":"2025-07-01T10:00:00Z","user_id":"u","session_id":"s","event_type":"add_to_cart","product_id":"P1","price":1,"quantity":-Infinity}',
+  /* 35 */ '{"event_id":"e30","timestamp":"2025-07-01T10:00:00Z","user_id":"u","session_id":"s","event_type":NAN,"product_id":"P1"}',
+  /* 36 */ '{"event_id":"e31","timestamp":"2025-07-01T10:00:00Z","user_id":"u","session_id":"s","event_type":"page_view","product_id":"P1","category":["x",]}',
+  /* 37 */ '{"event_id":"e32","timestamp":"2025-07-01T10:00:00Z","user_id":"u","session_id":"s","event_type":"page_view","product_id":"P1","price":inf}',
 ];
 const FILE = 'year=2025/month=07/day=01/hour=10/minute=00/rules.jsonl.gz';
 
@@ -66,13 +72,13 @@ describe('cleaning rules end to end (SPEC §3)', () => {
     expect(report).toMatchObject({
       files_processed: 1,
       files_failed: 0,
-      lines: 30,
+      lines: 35,
       valid: 6,
       duplicates: 1,
       partitions_written: 3,
       new_fields: ['device'],
       rejected: {
-        malformed_json: 10,
+        malformed_json: 15,
         missing_event_id: 1,
         bad_timestamp: 2,
         unknown_event_type: 1,
@@ -125,7 +131,8 @@ describe('cleaning rules end to end (SPEC §3)', () => {
       [10, 'malformed_json'], [11, 'missing_event_id'], [12, 'bad_timestamp'], [13, 'bad_timestamp'], [14, 'unknown_event_type'],
       [15, 'missing_id'], [16, 'missing_product'], [17, 'bad_price'], [18, 'bad_price'], [19, 'bad_price'], [20, 'bad_quantity'],
       [21, 'bad_quantity'], [22, 'missing_search_query'], [26, 'malformed_json'], [27, 'bad_price'],
-      [30, 'malformed_json'], [31, 'malformed_json'], [32, 'malformed_json'],
+      [30, 'malformed_json'], [31, 'malformed_json'], [32, 'malformed_json'], [33, 'malformed_json'], [34, 'malformed_json'],
+      [35, 'malformed_json'], [36, 'malformed_json'], [37, 'malformed_json'],
     ];
     expect(rows).toEqual(expected.map(([line, reason]) => ({ source_line: String(line), reason, raw_hex: hex(raw(line)), source_file: FILE })));
     expect(rows.find((r) => r.source_line === '8')!.raw_hex).toMatch(/^efbbbf/);

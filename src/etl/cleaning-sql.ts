@@ -26,6 +26,22 @@ const LENIENT_JSON = `'(?i)nan|inf|,[ \\t\\n\\r]*[\\]}]'`;
  * `nAn` and `iNFINITY` too (six spellings checked with contains() let those lines through).
  */
 const LENIENT_HINT = `regexp_matches(line, ${LENIENT_JSON})`;
+/** A value that cannot be one of the NaN or Infinity tokens DuckDB takes: those start with a letter or `-`. */
+const startsWithDigit = (v: string): string => `(${v} >= '0' AND ${v} < ':')`;
+const JSON_VALUE_FIELDS = KNOWN_FIELDS.filter((f) => !TEXT_FIELDS.includes(f));
+/**
+ * The usual line, which needs no lenient-JSON scan: every key known and present once, every
+ * value a string or a plain number (no NaN/Infinity token, no nested array or object), so that
+ * a trailing comma could only stand before the final brace, and it does not. Sound because
+ * DuckDB gives a number's own text (`NaN`, `-inf`), and a string's JSON text starts with a quote.
+ */
+const PLAIN_LINE = [
+  'plain_keys',
+  ...JSON_VALUE_FIELDS.map((f) => `(r_${f} IS NULL OR starts_with(r_${f}, '"') OR ${startsWithDigit(`r_${f}`)})`),
+  ...['timestamp', 'price', 'quantity'].map((f) => `(r_${f} IS NULL OR ${startsWithDigit(`r_${f}`)})`),
+  `(r_event_type IS NULL OR list_contains(${list(EVENT_TYPES)}, l_event_type))`,
+  `ends_with(line, '}') AND NOT ends_with(line, ',}') AND NOT ends_with(line, ' }') AND NOT ends_with(line, '\t}')`,
+].join(' AND ');
 const JSON_STRING = `'"(?:[^"\\\\]|\\\\.)*"'`;
 const TIMESTAMP_FORMS =
   `'^([0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01]))[T ]((?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])` +
@@ -55,8 +71,7 @@ const idValue = (f: string): string =>
   `CASE WHEN d_${f} IS NOT NULL THEN nullif(strata_trim(d_${f}), '') WHEN strata_is_num(r_${f}) AND regexp_full_match(r_${f}, '-?[0-9]+') THEN r_${f} END`;
 
 /** The text of a JSON number or numeric string (SPEC §3), else NULL. A number's text always matches. */
-const numericText = (f: string): string =>
-  `CASE WHEN regexp_full_match(strata_trim(d_${f}), ${NUMERIC_STRING}) THEN strata_trim(d_${f}) END`;
+const numericText = (f: string): string => `CASE WHEN regexp_full_match(t_${f}, ${NUMERIC_STRING}) THEN t_${f} END`;
 
 /**
  * Classifies `source` (columns file_idx, line) into one row per line, in order: `reason` NULL
@@ -83,29 +98,39 @@ WITH nonblank AS (
     -- Every key known and present once: the usual line. Anything else takes the careful path.
     len(keys) = ${KNOWN_FIELDS.map((f) => `(r_${f} IS NOT NULL)::INTEGER`).join(' + ')} AS plain_keys
   FROM raw
+), tidied AS (
+  -- Macros nest textually: a value used by several of them is computed here, once.
+  SELECT *,
+    strata_collapse(d_category) AS c_category,
+    strata_collapse(d_search_query) AS c_search_query,
+    strata_trim(d_price) AS t_price,
+    strata_trim(d_quantity) AS t_quantity,
+    lower(strata_trim(d_event_type)) AS l_event_type
+  FROM decoded
 ), fields AS (
   SELECT file_idx, blank, line, r_price, r_quantity,
     unparsed
       OR CASE WHEN plain_keys THEN false ELSE list_unique(keys) <> len(keys) END
-      -- A CASE, not AND: DuckDB evaluates both sides of AND in a projection, and the replace costs 1 s a batch.
-      OR CASE WHEN ${LENIENT_HINT} THEN regexp_matches(regexp_replace(line, ${JSON_STRING}, '""', 'g'), ${LENIENT_JSON}) ELSE false END AS bad_json,
+      -- CASEs, not AND: DuckDB evaluates both sides of AND in a projection, and the replace costs 1 s a batch.
+      OR CASE WHEN ${PLAIN_LINE} THEN false
+              WHEN ${LENIENT_HINT} THEN regexp_matches(regexp_replace(line, ${JSON_STRING}, '""', 'g'), ${LENIENT_JSON}) ELSE false END AS bad_json,
     nullif(strata_trim(d_event_id), '') AS event_id,
     d_timestamp AS ts_text, ts_plain,
     -- Other forms (offsets, more digits, early years) are taken apart here and put together below.
     CASE WHEN NOT ts_plain THEN regexp_extract(d_timestamp, ${TIMESTAMP_FORMS}, ['date', 'time', 'fraction', 'zone']) END AS ts,
-    lower(strata_trim(d_event_type)) AS event_type,
+    l_event_type AS event_type,
     ${idValue('user_id')} AS user_id,
     ${idValue('session_id')} AS session_id,
     ${idValue('product_id')} AS product_id,
-    nullif(lower(strata_trim(strata_collapse(d_category))), '') AS category,
-    nullif(lower(strata_trim(strata_collapse(d_search_query))), '') AS search_query,
+    nullif(lower(strata_trim(c_category)), '') AS category,
+    nullif(lower(strata_trim(c_search_query)), '') AS search_query,
     ${numericText('price')} AS price_text,
     try_cast(${numericText('quantity')} AS DECIMAL(38, 18)) AS quantity_value,
     -- Unknown fields are rare: only their lines pay for a second parse, into a map of all fields.
     CASE WHEN unparsed OR plain_keys THEN [] WHEN NOT list_has_all(${list(KNOWN_FIELDS)}, keys)
       THEN list_filter(map_entries(try(json_transform(line, '"MAP(VARCHAR, JSON)"'))), e -> NOT list_contains(${list(KNOWN_FIELDS)}, e.key))
       ELSE [] END AS extra_entries
-  FROM decoded
+  FROM tidied
 ), typed AS (
   SELECT *,
     CASE WHEN ts_plain THEN try_cast(ts_text AS TIMESTAMP) ELSE
