@@ -1,4 +1,4 @@
-import { DuckDBInstance, DuckDBTypeId, StatementType, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBTypeId, StatementType, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBValue } from '@duckdb/node-api';
 import { sqlStringList } from './sql.js';
 
 export type Row = Record<string, unknown>;
@@ -12,13 +12,22 @@ export interface DbOptions {
   readonly tempDirectory?: string;
   /** Forbid reading or writing files outside what strata registers (for user SQL). */
   readonly lockdown?: boolean;
+  /**
+   * table() keeps the plans of this many recent SQL texts and runs them again without planning:
+   * for a process that asks the same questions again and again (planning is a third of a
+   * one-hour query). Only for SQL whose meaning cannot change under it, as over immutable files.
+   */
+  readonly planCache?: number;
 }
 
 /** The only owner of @duckdb/node-api: a connection with the few calls strata needs. */
 export class Db {
+  readonly #plans = new Map<string, DuckDBPreparedStatement>();
+
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
+    private readonly planCache: number,
   ) {}
 
   static async open(options: DbOptions = {}): Promise<Db> {
@@ -29,7 +38,7 @@ export class Db {
     if (options.tempDirectory) config.temp_directory = options.tempDirectory;
     const instance = await DuckDBInstance.create(options.path ?? ':memory:', config);
     const connection = await instance.connect();
-    return new Db(instance, connection);
+    return new Db(instance, connection, options.planCache ?? 0);
   }
 
   async run(sql: string): Promise<void> {
@@ -55,7 +64,7 @@ export class Db {
 
   /** Names, type names ('BIGINT', 'DECIMAL', ...) and JSON-safe rows of an arbitrary query, columns in order. */
   async table(sql: string): Promise<{ names: string[]; types: string[]; rows: unknown[][] }> {
-    const reader = await this.connection.runAndReadAll(sql);
+    const reader = this.planCache > 0 ? await this.#runPlanned(sql) : await this.connection.runAndReadAll(sql);
     const types = Array.from({ length: reader.columnCount }, (_, i) => DuckDBTypeId[reader.columnTypeId(i)] ?? 'UNKNOWN');
     return { names: reader.columnNames(), types, rows: reader.getRowsJson() as unknown[][] };
   }
@@ -94,7 +103,29 @@ export class Db {
     return first ? Object.values(first)[0] : undefined;
   }
 
+  async #runPlanned(sql: string): ReturnType<DuckDBConnection['runAndReadAll']> {
+    let plan = this.#plans.get(sql);
+    this.#plans.delete(sql);
+    plan ??= await this.connection.prepare(sql);
+    try {
+      const reader = await plan.runAndReadAll();
+      this.#plans.set(sql, plan); // the most recent last: the first is the one to drop
+      for (const [oldest, stale] of this.#plans) {
+        if (this.#plans.size <= this.planCache) break;
+        this.#plans.delete(oldest);
+        stale.destroySync();
+      }
+      return reader;
+    } catch (err) {
+      // A failed plan (a file gone, say) is planned afresh next time.
+      plan.destroySync();
+      throw err;
+    }
+  }
+
   close(): void {
+    for (const plan of this.#plans.values()) plan.destroySync();
+    this.#plans.clear();
     this.connection.closeSync();
     this.instance.closeSync();
   }
