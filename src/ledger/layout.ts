@@ -19,6 +19,11 @@ export function partitionPath(p: HourPartition): string {
   return `year=${pad(p.year, 4)}/month=${pad(p.month)}/day=${pad(p.day)}/hour=${pad(p.hour)}`;
 }
 
+/** The UTC day of an hour partition, `YYYY-MM-DD`. */
+export function partitionDay(p: HourPartition): string {
+  return `${pad(p.year, 4)}-${pad(p.month)}-${pad(p.day)}`;
+}
+
 export function eventsFileKey(p: HourPartition, runId: string): string {
   return `${EVENTS_PREFIX}${partitionPath(p)}/part-${runId}.parquet`;
 }

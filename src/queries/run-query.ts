@@ -2,6 +2,7 @@ import { withDb, type Db } from '../db/duckdb.js';
 import { UserError } from '../errors.js';
 import { readSnapshot } from '../ledger/log.js';
 import type { DataFile, HourPartition, Snapshot } from '../ledger/types.js';
+import { partitionDay } from '../ledger/layout.js';
 import { localPaths } from '../storage/local-copy.js';
 import type { Storage } from '../storage/storage.js';
 import { eventsRelationSql } from '../catalog/schema.js';
@@ -188,9 +189,8 @@ function eventsCte(name: string, { whole, partial }: FileSet, range: TimeRange):
 export function businessQuerySql(name: QueryName, files: ScanFiles, range: TimeRange, limit: number): string {
   const query = QUERIES[name];
   if (query.sqlByDay && files.days && files.days.length > 0) {
-    const days = files.days.map((d, i) => ({ day: d.day, relation: `events_${i}` }));
-    const ctes = files.days.map((d, i) => eventsCte(days[i]!.relation, d.files, range));
-    return `WITH ${ctes.join(',\n')}\n${query.sqlByDay(days)}`;
+    const days = files.days.map((d, i) => ({ ...d, relation: `events_${i}` }));
+    return `WITH ${days.map((d) => eventsCte(d.relation, d.files, range)).join(',\n')}\n${query.sqlByDay(days)}`;
   }
   return `WITH ${eventsCte('events', files, range)}\n${query.sql({ limit })}`;
 }
@@ -234,8 +234,10 @@ export async function eventPathsInRange(warehouse: Storage, snapshot: Snapshot, 
   const byDay = new Map<string, DataFile[]>();
   for (const f of files) {
     if (!f.partition) return split(files);
-    const day = `${String(f.partition.year).padStart(4, '0')}-${String(f.partition.month).padStart(2, '0')}-${String(f.partition.day).padStart(2, '0')}`;
-    byDay.set(day, [...(byDay.get(day) ?? []), f]);
+    const day = partitionDay(f.partition);
+    let ofDay = byDay.get(day);
+    if (!ofDay) byDay.set(day, (ofDay = []));
+    ofDay.push(f);
   }
   const days = [...byDay.keys()].sort().map((day) => ({ day, files: split(byDay.get(day)!) }));
   return { ...split(files), days };
