@@ -92,9 +92,10 @@ async function timed<T>(repeat: number, body: () => Promise<T>): Promise<{ ms: n
     result = await body();
     times.push(performance.now() - start);
   }
-  times.sort((a, b) => a - b);
-  return { ms: times[Math.floor(times.length / 2)]!, result };
+  return { ms: median(times), result };
 }
+
+const median = (times: number[]): number => times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
 
 async function timedPair<A, B>(repeat: number, a: () => Promise<A>, b: () => Promise<B>): Promise<[{ ms: number; result: A }, { ms: number; result: B }]> {
   let resultA = await a();
@@ -109,7 +110,6 @@ async function timedPair<A, B>(repeat: number, a: () => Promise<A>, b: () => Pro
     resultB = await b();
     timesB.push(performance.now() - start);
   }
-  const median = (times: number[]): number => times.sort((x, y) => x - y)[Math.floor(times.length / 2)]!;
   return [
     { ms: median(timesA), result: resultA },
     { ms: median(timesB), result: resultB },
