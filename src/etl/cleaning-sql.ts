@@ -7,7 +7,8 @@
  */
 
 /** SPEC §3's whitespace as a SQL literal holding the raw characters (a chr() chain costs per row). */
-const WS = "' \t\n\r\x0b\x0c'";
+const WS_CHARS = [' ', '\t', '\n', '\r', '\x0b', '\x0c'];
+const WS = `'${WS_CHARS.join('')}'`;
 const KNOWN_FIELDS = ['event_id', 'timestamp', 'user_id', 'session_id', 'event_type', 'product_id', 'category', 'price', 'quantity', 'search_query'] as const;
 export const EVENT_TYPES = ['page_view', 'search', 'add_to_cart', 'remove_from_cart', 'purchase'] as const;
 const list = (items: readonly string[]): string => `[${items.map((s) => `'${s}'`).join(', ')}]`;
@@ -27,19 +28,22 @@ const LENIENT_JSON = `'(?i)nan|inf|,[ \\t\\n\\r]*[\\]}]'`;
  */
 const LENIENT_HINT = `regexp_matches(line, ${LENIENT_JSON})`;
 /** A value that cannot be one of the NaN or Infinity tokens DuckDB takes: those start with a letter or `-`. */
-const startsWithDigit = (v: string): string => `(${v} >= '0' AND ${v} < ':')`;
+const startsWithDigit = (v: string): string => `ascii(${v}) BETWEEN 48 AND 57`;
 const JSON_VALUE_FIELDS = KNOWN_FIELDS.filter((f) => !TEXT_FIELDS.includes(f));
 /**
  * The usual line, which needs no lenient-JSON scan: every key known and present once, every
  * value a string or a plain number (no NaN/Infinity token, no nested array or object), so that
  * a trailing comma could only stand before the final brace, and it does not. Sound because
  * DuckDB gives a number's own text (`NaN`, `-inf`), and a string's JSON text starts with a quote.
+ * Each field's check sits in coalesce() (an absent field passes): in a CASE condition DuckDB
+ * evaluates OR by merging sorted row selections, a function's argument as a plain vector. And
+ * ascii() reads a code where `r >= '0'` compares strings.
  */
 const PLAIN_LINE = [
   'plain_keys',
-  ...JSON_VALUE_FIELDS.map((f) => `(r_${f} IS NULL OR starts_with(r_${f}, '"') OR ${startsWithDigit(`r_${f}`)})`),
-  ...['timestamp', 'price', 'quantity'].map((f) => `(r_${f} IS NULL OR ${startsWithDigit(`r_${f}`)})`),
-  `(r_event_type IS NULL OR list_contains(${list(EVENT_TYPES)}, l_event_type))`,
+  ...JSON_VALUE_FIELDS.map((f) => `coalesce(ascii(r_${f}) = 34 OR ${startsWithDigit(`r_${f}`)}, true)`),
+  ...['timestamp', 'price', 'quantity'].map((f) => `coalesce(${startsWithDigit(`r_${f}`)}, true)`),
+  `coalesce(list_contains(${list(EVENT_TYPES)}, l_event_type), true)`,
   `ends_with(line, '}') AND NOT ends_with(line, ',}') AND NOT ends_with(line, ' }') AND NOT ends_with(line, '\t}')`,
 ].join(' AND ');
 const JSON_STRING = `'"(?:[^"\\\\]|\\\\.)*"'`;
@@ -52,18 +56,24 @@ const PLAIN_TIMESTAMP =
   `'[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[T ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\\.[0-9]{1,6})?Z?'`;
 
 /**
- * Helper macros, created once per connection. Their arguments are always plain columns.
+ * Helper macros, created once per connection. Their arguments are plain columns (a macro repeats
+ * its argument's work at every use), except strata_whole_quantity's, on the rare careful path.
  * A raw value `r` is one field's JSON text as DuckDB re-serialised it (JSON null and absent are
- * both SQL NULL); its first character tells its type.
+ * both SQL NULL); its first character tells its type. Checks are written with byte-level
+ * functions (starts_with, ends_with, ascii): `s[-1]` and `s[2:-2]` count characters.
+ * Inside a valid JSON string a raw control character cannot occur (the parser rejects the
+ * line), so without a backslash only a space can need trimming or collapsing.
  */
 export const CLEANING_MACROS = `
 CREATE OR REPLACE TEMP MACRO strata_trim(s) AS
-  CASE WHEN contains(${WS}, s[1]) OR contains(${WS}, s[-1]) THEN trim(s, ${WS}) ELSE s END;
+  CASE WHEN ascii(s) BETWEEN 9 AND 13 OR ascii(s) = 32 OR ${WS_CHARS.map((c) => `ends_with(s, '${c}')`).join(' OR ')} THEN trim(s, ${WS}) ELSE s END;
 CREATE OR REPLACE TEMP MACRO strata_is_num(r) AS (r[1] BETWEEN '0' AND '9' OR r[1] = '-');
 CREATE OR REPLACE TEMP MACRO strata_str(r) AS CASE WHEN starts_with(r, '"')
-  THEN CASE WHEN contains(r, '\\') THEN r ->> '$' ELSE r[2:-2] END END;
-CREATE OR REPLACE TEMP MACRO strata_collapse(s) AS CASE
-  WHEN contains(s, '  ') OR regexp_matches(s, '[\\t\\n\\r\\x0b\\x0c]') THEN regexp_replace(s, '[ \\t\\n\\r\\x0b\\x0c]+', ' ', 'g') ELSE s END;
+  THEN CASE WHEN contains(r, '\\') THEN r ->> '$' ELSE substr(r, 2, length(r) - 2) END END;
+CREATE OR REPLACE TEMP MACRO strata_whole_quantity(v) AS
+  CASE WHEN v = trunc(v) AND v BETWEEN 1 AND 1000000 THEN CAST(v AS INTEGER) END;
+CREATE OR REPLACE TEMP MACRO strata_collapse(s, r) AS CASE
+  WHEN contains(s, '  ') OR (contains(r, '\\') AND regexp_matches(s, '[\\t\\n\\r\\x0b\\x0c]')) THEN regexp_replace(s, '[ \\t\\n\\r\\x0b\\x0c]+', ' ', 'g') ELSE s END;
 `;
 
 /** The value of an id field: a trimmed non-empty string, or an integer's exact digits (SPEC §3 rule 5). */
@@ -82,13 +92,15 @@ export function classifySql(source: string): string {
   return `
 WITH nonblank AS (
   -- JSON lines start with '{': look at the first character before trimming the whole line.
-  SELECT file_idx, line, line IS NULL OR (contains(${WS}, line[1]) AND strata_trim(line) = '') AS blank FROM ${source}
+  SELECT file_idx, line, CASE WHEN line IS NULL THEN true WHEN starts_with(line, '{') THEN false ELSE strata_trim(line) = '' END AS blank
+  FROM ${source}
 ), parsed AS (
   SELECT file_idx, blank, line, try(json_transform(line, '${KNOWN_STRUCT}')) AS s, try(json_keys(line)) AS keys
   FROM nonblank
 ), raw AS (
   -- json_transform also accepts arrays and scalars; only an object may pass.
-  SELECT file_idx, blank, line, s IS NULL OR keys IS NULL OR strata_trim(line)[1] <> '{' AS unparsed, keys,
+  SELECT file_idx, blank, line,
+    CASE WHEN s IS NULL OR keys IS NULL THEN true WHEN starts_with(line, '{') THEN false ELSE strata_trim(line)[1] <> '{' END AS unparsed, keys,
     ${KNOWN_FIELDS.map((f) => `CAST(s.${f} AS VARCHAR) AS r_${f}`).join(',\n    ')}
   FROM parsed
 ), decoded AS (
@@ -101,11 +113,11 @@ WITH nonblank AS (
 ), tidied AS (
   -- Macros nest textually: a value used by several of them is computed here, once.
   SELECT *,
-    strata_collapse(d_category) AS c_category,
-    strata_collapse(d_search_query) AS c_search_query,
+    strata_collapse(d_category, r_category) AS c_category,
+    strata_collapse(d_search_query, r_search_query) AS c_search_query,
     strata_trim(d_price) AS t_price,
     strata_trim(d_quantity) AS t_quantity,
-    lower(strata_trim(d_event_type)) AS l_event_type
+    CASE WHEN list_contains(${list(EVENT_TYPES)}, d_event_type) THEN d_event_type ELSE lower(strata_trim(d_event_type)) END AS l_event_type
   FROM decoded
 ), fields AS (
   SELECT file_idx, blank, line, r_price, r_quantity,
@@ -125,11 +137,11 @@ WITH nonblank AS (
     nullif(lower(strata_trim(c_category)), '') AS category,
     nullif(lower(strata_trim(c_search_query)), '') AS search_query,
     ${numericText('price')} AS price_text,
-    try_cast(${numericText('quantity')} AS DECIMAL(38, 18)) AS quantity_value,
+    t_quantity, try_cast(t_quantity AS INTEGER) AS quantity_int,
     -- Unknown fields are rare: only their lines pay for a second parse, into a map of all fields.
-    CASE WHEN unparsed OR plain_keys THEN [] WHEN NOT list_has_all(${list(KNOWN_FIELDS)}, keys)
+    CASE WHEN unparsed OR plain_keys THEN NULL WHEN NOT list_has_all(${list(KNOWN_FIELDS)}, keys)
       THEN list_filter(map_entries(try(json_transform(line, '"MAP(VARCHAR, JSON)"'))), e -> NOT list_contains(${list(KNOWN_FIELDS)}, e.key))
-      ELSE [] END AS extra_entries
+      END AS extra_entries
   FROM tidied
 ), typed AS (
   SELECT *,
@@ -140,8 +152,9 @@ WITH nonblank AS (
                   * (CAST(ts.zone[2:3] AS INTEGER) * 60 + CAST(ts.zone[5:6] AS INTEGER)) AS BIGINT)) END END AS event_time,
     try_cast(price_text AS DECIMAL(12, 2)) AS price,
     try_cast(price_text AS DOUBLE) AS price_double,
-    CASE WHEN quantity_value = trunc(quantity_value) AND quantity_value BETWEEN 1 AND 1000000
-      THEN CAST(quantity_value AS INTEGER) END AS quantity
+    -- The usual quantity is an integer's own text: read as one, the careful way only otherwise.
+    CASE WHEN CAST(quantity_int AS VARCHAR) = t_quantity THEN CASE WHEN quantity_int BETWEEN 1 AND 1000000 THEN quantity_int END
+      ELSE strata_whole_quantity(try_cast(${numericText('quantity')} AS DECIMAL(38, 18))) END AS quantity
   FROM fields
 ), judged AS (
   SELECT *, CASE
