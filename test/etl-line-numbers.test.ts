@@ -6,8 +6,8 @@ import { runCli, tempDir } from './helpers/cli.js';
 
 /**
  * Line numbers in a file big enough for DuckDB to read on several threads and store in several
- * row groups (122,880 rows each), which DuckDB reads and inserts in any order: every number
- * must still be the line's own.
+ * row groups (122,880 rows each): strata numbers lines by row position, so a reader that
+ * reordered rows would shift every number after the first boundary.
  */
 const LINES = 400_000;
 const BAD = new Set([1, 2, 122_880, 122_881, 245_761, 262_144, 399_999, 400_000]);

@@ -104,50 +104,6 @@ function hasLongLine(data: Buffer): boolean {
   return false;
 }
 
-/** Prepared text with every line led by its number: what DuckDB reads (see numberLines). */
-export interface NumberedText {
-  readonly text: Buffer;
-  /** Lines numbered, blank ones included. */
-  readonly lines: number;
-}
-
-/**
- * Writes each line of prepared text as `N<NUL>line`, N its 1-based number in the file (from
- * `firstLine`), each line ended by a newline. DuckDB's line reader splits the number off as a
- * column (prepared text holds no NUL), so DuckDB may read and classify on all threads in any
- * order: keeping its rows in file order instead cost a fifth of the classification. `text`
- * holds whole lines; only its last may lack the newline.
- */
-export function numberLines(text: Buffer, firstLine: number): NumberedText {
-  let lines = 0;
-  for (let at = text.indexOf(LF); at !== -1; at = text.indexOf(LF, at + 1)) lines++;
-  if (text.length > 0 && text[text.length - 1] !== LF) lines++;
-  const digitsAtMost = String(firstLine + lines).length;
-  const out = Buffer.allocUnsafe(text.length + lines * (digitsAtMost + 2));
-  // The number as ASCII digits, most significant first, counted up in place.
-  const digits = Buffer.alloc(24);
-  let width = digits.write(String(firstLine), 'latin1');
-  let pos = 0;
-  let start = 0;
-  for (let n = 0; n < lines; n++) {
-    for (let i = 0; i < width; i++) out[pos++] = digits[i]!;
-    out[pos++] = NUL;
-    let end = text.indexOf(LF, start);
-    if (end === -1) end = text.length;
-    pos += text.copy(out, pos, start, end);
-    out[pos++] = LF;
-    start = end + 1;
-    let i = width - 1;
-    while (i >= 0 && digits[i] === 0x39) digits[i--] = 0x30;
-    if (i >= 0) digits[i]!++;
-    else {
-      digits.copyWithin(1, 0, width++);
-      digits[0] = 0x31;
-    }
-  }
-  return { text: out.subarray(0, pos), lines };
-}
-
 /** Puts back the `\r` bytes that prepareLines turned into tabs, for a quarantined line's raw text. */
 export function restoreCarriageReturns(line: string, offsets: readonly number[] | undefined): string {
   if (!offsets) return line;

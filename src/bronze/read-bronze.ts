@@ -4,7 +4,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { Storage } from '../storage/storage.js';
-import { numberLines, prepareLines, type EarlyReject } from './prepare-lines.js';
+import { prepareLines, type EarlyReject } from './prepare-lines.js';
 
 /** The file cannot be read to its end: SPEC §3 rejects it whole as `corrupt_file`. */
 export class CorruptFileError extends Error {
@@ -36,7 +36,7 @@ const LF = 0x0a;
  */
 const CHUNK_BYTES = 256 << 10;
 
-/** A finished piece of a file's prepared text, each line led by its number (numberLines), ready for DuckDB. */
+/** A finished piece of a file's prepared text, ready for DuckDB. */
 export interface TextPart {
   readonly path: string;
   /** Lines in this piece, blank ones included; pieces are cut after a newline. */
@@ -78,21 +78,20 @@ export async function stageBronze(storage: Storage, key: string, options: StageO
   };
   try {
     let carry: Buffer[] = [];
-    const emit = async (block: Buffer): Promise<void> => {
+    const emit = async (block: Buffer, endsLine: boolean): Promise<void> => {
       if (block.length === 0) return;
       const prepared = prepareLines(block, totalLines + 1);
       earlyRejects.push(...prepared.earlyRejects);
       for (const [line, offsets] of prepared.carriageReturns) carriageReturns.set(line, offsets);
-      const numbered = numberLines(prepared.text, totalLines + 1);
-      const lines = numbered.lines;
+      const lines = countNewlines(block) + (endsLine ? 0 : 1);
       if (!part) {
         const path = options.partPath(parts++);
         part = { handle: await open(path, 'w'), path, bytes: 0, lines: 0, longestLine: 0 };
       }
       // A block holds whole lines, so its length bounds theirs.
-      part.longestLine = Math.max(part.longestLine, numbered.text.length);
-      await writeAll(part.handle, numbered.text);
-      part.bytes += numbered.text.length;
+      part.longestLine = Math.max(part.longestLine, prepared.text.length);
+      await writeAll(part.handle, prepared.text);
+      part.bytes += prepared.text.length;
       part.lines += lines;
       totalLines += lines;
       if (part.bytes >= partBytes) await closePart();
@@ -115,8 +114,8 @@ export async function stageBronze(storage: Storage, key: string, options: StageO
           }
           // The line begun in earlier chunks ends here; then every whole line of this chunk.
           const lastNewline = chunk.lastIndexOf(LF);
-          await emit(carry.length ? Buffer.concat([...carry, chunk.subarray(0, firstNewline + 1)]) : chunk.subarray(0, firstNewline + 1));
-          await emit(chunk.subarray(firstNewline + 1, lastNewline + 1));
+          await emit(carry.length ? Buffer.concat([...carry, chunk.subarray(0, firstNewline + 1)]) : chunk.subarray(0, firstNewline + 1), true);
+          await emit(chunk.subarray(firstNewline + 1, lastNewline + 1), true);
           carry = lastNewline + 1 < chunk.length ? [chunk.subarray(lastNewline + 1)] : [];
         }
       });
@@ -126,7 +125,7 @@ export async function stageBronze(storage: Storage, key: string, options: StageO
       if (isZlibError(err)) throw new CorruptFileError(key, (err as Error).message);
       throw err;
     }
-    await emit(Buffer.concat(carry));
+    await emit(Buffer.concat(carry), false);
     await closePart();
     return { sha256: hash.digest('hex'), storedBytes, lines: totalLines, earlyRejects, carriageReturns };
   } finally {
@@ -147,6 +146,12 @@ async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {
 function isZlibError(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return typeof code === 'string' && code.startsWith('Z_');
+}
+
+function countNewlines(bytes: Buffer): number {
+  let n = 0;
+  for (let at = bytes.indexOf(LF); at !== -1; at = bytes.indexOf(LF, at + 1)) n++;
+  return n;
 }
 
 /** sha256 of a stored file without decompressing it, to confirm a suspected change. */

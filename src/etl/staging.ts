@@ -47,15 +47,15 @@ export interface StagingResult {
 }
 
 /**
- * A numbered line (read-bronze.ts) as two columns, its number and its text: the NUL delimiter
- * follows the number, and prepared text holds no other NUL; no quote. Buffers sized to the longest line: DuckDB reads a file on as many threads as it has buffers,
+ * One VARCHAR column per line: a NUL delimiter and no quote never split a prepared line.
+ * Buffers sized to the longest line: DuckDB reads a file on as many threads as it has buffers,
  * so 16 MB buffers keep both cores busy where room for a 64 MB line would leave one idle.
  */
 function lineReader(file: string, longestLine: number): string {
   const maxLine = Math.max(1 << 20, Math.min(longestLine, MAX_LINE_BYTES) + 1024);
   const buffer = Math.max(16 << 20, 2 * maxLine + 4096);
   return (
-    `read_csv(${sqlString(file)}, columns = {'line_no': 'BIGINT', 'line': 'VARCHAR'}, delim = chr(0), quote = '', escape = '', header = false, ` +
+    `read_csv(${sqlString(file)}, columns = {'line': 'VARCHAR'}, delim = chr(0), quote = '', escape = '', header = false, ` +
     `new_line = '\\n', auto_detect = false, strict_mode = false, max_line_size = ${maxLine}, buffer_size = ${buffer})`
   );
 }
@@ -91,22 +91,23 @@ export class RunStaging {
     await db.run(`
       CREATE TABLE run_files (file_idx INTEGER, source_file VARCHAR, first_row BIGINT);
       CREATE TABLE staged (
-        file_idx INTEGER, row_no BIGINT, reason VARCHAR, raw_line VARCHAR, event_id VARCHAR, event_time TIMESTAMP,
+        file_idx INTEGER, reason VARCHAR, raw_line VARCHAR, event_id VARCHAR, event_time TIMESTAMP,
         user_id VARCHAR, session_id VARCHAR, event_type VARCHAR, product_id VARCHAR, category VARCHAR,
         search_query VARCHAR, price DECIMAL(12, 2), quantity INTEGER, revenue DECIMAL(18, 2), extras VARCHAR,
-        extra_keys VARCHAR[]);
-      CREATE TABLE settled (row_no BIGINT, raw_line VARCHAR);`);
+        extra_keys VARCHAR[]);`);
     return new RunStaging(db, dir, runId);
   }
 
-  /** Rows in `staged`: the row number the next file's first line gets. */
+  /** Rows in `staged`: the row id the next line gets. */
   private rows = 0;
   private readonly firstRows = new Map<number, number>();
 
   /*
-   * Every line of the run has a row number, `row_no`, in the order of files and lines: line n
-   * of a file is row `first_row + n - 1`. It orders occurrences for dedup and gives source_line.
-   * Each line comes numbered from JavaScript (numberLines), so rows may go in in any order.
+   * A line's number is its row's position: `staged` gets every line, blank ones included, in
+   * file order (DuckDB keeps insertion order while it reads and classifies on all threads), so
+   * line n of a file is row `first_row + n - 1`. Numbering lines any other way (WITH
+   * ORDINALITY, or a numbered copy of the lines) costs a single-threaded pass or a copy.
+   * So the files of a run go in one at a time, in order, each as its pieces come.
    */
 
   async beginFile(fileIdx: number, sourceFile: string): Promise<void> {
@@ -117,10 +118,9 @@ export class RunStaging {
   /** Classifies (SPEC §3) the lines of one piece of the file begun last. */
   async addPart(fileIdx: number, textPath: string, lines: number, longestLine: number): Promise<void> {
     const phase = phaseTimer(`stage file ${fileIdx}`);
-    const firstRow = this.firstRows.get(fileIdx);
-    if (firstRow === undefined) throw new Error(`file ${fileIdx} was not begun`);
-    const source = `(SELECT ${fileIdx} AS file_idx, ${firstRow - 1} + line_no AS row_no, line FROM ${lineReader(textPath, longestLine)})`;
-    const [inserted] = await this.db.all(`INSERT INTO staged ${classifySql(source)}`);
+    await this.db.run(`SET preserve_insertion_order = true`);
+    const [inserted] = await this.db.all(`INSERT INTO staged ${classifySql(`(SELECT ${fileIdx} AS file_idx, line FROM ${lineReader(textPath, longestLine)})`)}`);
+    await this.db.run(`SET preserve_insertion_order = false`);
     const rows = Number(Object.values(inserted ?? {})[0] ?? 0);
     this.rows += rows;
     // Every line written must be read back, or line numbers (and lines) would be lost silently.
@@ -133,46 +133,24 @@ export class RunStaging {
     const firstRow = this.firstRows.get(fileIdx);
     if (firstRow === undefined) throw new Error(`file ${sourceFile} was not begun`);
     const [check] = await this.db.all(
-      `SELECT count(*) AS n, min(row_no) AS lo, max(row_no) AS hi, CAST(sum(row_no) AS VARCHAR) AS total,
-        count(*) FILTER (WHERE reason IS DISTINCT FROM 'blank') AS taken FROM staged WHERE file_idx = ${fileIdx}`,
+      `SELECT count(*) AS n, min(rowid) AS lo, max(rowid) AS hi, count(*) FILTER (WHERE reason IS DISTINCT FROM 'blank') AS taken FROM staged WHERE file_idx = ${fileIdx}`,
     );
     const rows = Number(check?.n);
-    // Rows firstRow..lastRow, each once (count, ends and sum agree): every line, none twice.
-    const lastRow = firstRow + rows - 1;
-    const total = rows > 0 ? ((BigInt(firstRow) + BigInt(lastRow)) * BigInt(rows)) / 2n : 0n;
-    if (
-      rows !== end.lines ||
-      this.rows !== firstRow + rows ||
-      (rows > 0 && (Number(check?.lo) !== firstRow || Number(check?.hi) !== lastRow || String(check?.total) !== String(total)))
-    ) {
-      throw new Error(`staging rows of ${sourceFile} are not its ${end.lines} lines: ${JSON.stringify(check, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}`);
+    if (rows !== end.lines || this.rows !== firstRow + rows || (rows > 0 && (Number(check?.lo) !== firstRow || Number(check?.hi) !== firstRow + rows - 1))) {
+      throw new Error(`staging rows of ${sourceFile} are not its ${end.lines} lines in order: ${JSON.stringify(check, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}`);
     }
     let lines = Number(check?.taken);
     // Lines settled in JavaScript were blanked there: their rows take the verdict and raw text.
-    if (end.earlyRejects.length > 0) {
-      const settled = await this.#settle(end.earlyRejects.map((r) => ({ rowNo: firstRow + r.lineNo - 1, rawLine: r.rawLine })));
-      const [updated] = await this.db.all(
-        `UPDATE staged SET reason = 'malformed_json', raw_line = s.raw_line FROM settled s WHERE staged.row_no = s.row_no AND staged.reason = 'blank'`,
-      );
-      if (Number(Object.values(updated ?? {})[0]) !== settled) throw new Error(`${sourceFile}: lines rejected while reading are not where strata blanked them`);
-      lines += settled;
+    for (const reject of end.earlyRejects) {
+      const [updated] = await this.db.all(`UPDATE staged SET reason = 'malformed_json', raw_line = $1 WHERE rowid = $2 AND reason = 'blank'`, [
+        reject.rawLine,
+        firstRow + reject.lineNo - 1,
+      ]);
+      if (Number(Object.values(updated ?? {})[0]) !== 1) throw new Error(`${sourceFile}: line ${reject.lineNo} is not where strata blanked it`);
+      lines++;
     }
     if (end.carriageReturns.size > 0) await this.#restoreCarriageReturns(fileIdx, firstRow, end.carriageReturns);
     return lines;
-  }
-
-  /** Fills `settled` with these rows' raw text (bound as parameters: any text goes), for an UPDATE to take. */
-  async #settle(rows: readonly { rowNo: number; rawLine: string }[]): Promise<number> {
-    await this.db.run('DELETE FROM settled');
-    const BATCH = 500;
-    for (let at = 0; at < rows.length; at += BATCH) {
-      const batch = rows.slice(at, at + BATCH);
-      await this.db.all(
-        `INSERT INTO settled VALUES ${batch.map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ')}`,
-        batch.flatMap((r) => [BigInt(r.rowNo), r.rawLine]),
-      );
-    }
-    return rows.length;
   }
 
   /** A file that turned out corrupt after some of its pieces went in: none of its lines count. */
@@ -181,16 +159,13 @@ export class RunStaging {
   }
 
   async #restoreCarriageReturns(fileIdx: number, firstRow: number, carriageReturns: ReadonlyMap<number, readonly number[]>): Promise<void> {
-    const rows = await this.db.all(`SELECT row_no, raw_line FROM staged WHERE file_idx = ${fileIdx} AND raw_line IS NOT NULL`);
-    const restored: { rowNo: number; rawLine: string }[] = [];
+    const rows = await this.db.all(`SELECT rowid - ${firstRow} + 1 AS line_no, raw_line FROM staged WHERE file_idx = ${fileIdx} AND raw_line IS NOT NULL`);
     for (const row of rows) {
-      const rowNo = Number(row.row_no);
-      const offsets = carriageReturns.get(rowNo - firstRow + 1);
-      if (offsets) restored.push({ rowNo, rawLine: restoreCarriageReturns(String(row.raw_line), offsets) });
+      const lineNo = Number(row.line_no);
+      const offsets = carriageReturns.get(lineNo);
+      if (!offsets) continue;
+      await this.db.all(`UPDATE staged SET raw_line = $1 WHERE rowid = $2`, [restoreCarriageReturns(String(row.raw_line), offsets), firstRow + lineNo - 1]);
     }
-    if (restored.length === 0) return;
-    await this.#settle(restored);
-    await this.db.run(`UPDATE staged SET raw_line = s.raw_line FROM settled s WHERE staged.row_no = s.row_no`);
   }
 
   /**
@@ -210,14 +185,14 @@ export class RunStaging {
       CREATE TABLE repeated AS
       -- Grouping 64-bit hashes first is cheaper than grouping the ids; the few candidates are then grouped exactly.
       WITH candidates AS (SELECT hash(event_id) AS h FROM staged WHERE reason IS NULL GROUP BY 1 HAVING count(*) > 1)
-      SELECT event_id, min(row_no) AS first_row FROM staged
+      SELECT event_id, min(rowid) AS first_row FROM staged
       WHERE reason IS NULL AND hash(event_id) IN (SELECT h FROM candidates) GROUP BY event_id HAVING count(*) > 1`);
     await db.run(`
       CREATE TABLE dups AS
-      SELECT s.row_no, s.file_idx FROM staged s JOIN repeated r USING (event_id)
-      WHERE s.reason IS NULL AND s.row_no <> r.first_row
+      SELECT s.rowid AS row_id, s.file_idx FROM staged s JOIN repeated r USING (event_id)
+      WHERE s.reason IS NULL AND s.rowid <> r.first_row
       UNION
-      SELECT s.row_no, s.file_idx FROM staged s SEMI JOIN held h USING (event_id) WHERE s.reason IS NULL`);
+      SELECT s.rowid AS row_id, s.file_idx FROM staged s SEMI JOIN held h USING (event_id) WHERE s.reason IS NULL`);
 
     phase('dedup');
     const outcomes = new Map<number, FileOutcome>();
@@ -250,12 +225,12 @@ export class RunStaging {
     const silverRows = `
         SELECT s.event_id, s.event_time, s.user_id, s.session_id, s.event_type, s.product_id, s.category,
           s.search_query, s.price, s.quantity, s.revenue, CAST(s.event_time AS DATE) AS event_date, s.extras,
-          f.source_file, s.row_no - f.first_row + 1 AS source_line, ${sqlString(this.runId)} AS run_id,
+          f.source_file, s.rowid - f.first_row + 1 AS source_line, ${sqlString(this.runId)} AS run_id,
           CAST(year(s.event_time) AS INTEGER) AS "year", CAST(month(s.event_time) AS INTEGER) AS "month",
           CAST(day(s.event_time) AS INTEGER) AS "day", CAST(hour(s.event_time) AS INTEGER) AS "hour"
         FROM staged s JOIN run_files f USING (file_idx)
         -- ANTI JOIN, not NOT EXISTS: the latter costs half a second a batch even with no duplicates.
-        ANTI JOIN dups d USING (row_no)
+        ANTI JOIN dups d ON d.row_id = s.rowid
         WHERE s.reason IS NULL`;
     const hours = await db.all(`SELECT DISTINCT date_trunc('hour', event_time) AS h FROM staged WHERE reason IS NULL`);
     let partitions: WrittenPartition[];
@@ -284,16 +259,16 @@ export class RunStaging {
       const localPath = path.join(outDir, 'quarantine.parquet');
       await db.run(`
         COPY (
-          SELECT f.source_file, s.row_no - f.first_row + 1 AS source_line, s.reason, s.raw_line, ${sqlString(this.runId)} AS run_id,
+          SELECT f.source_file, s.rowid - f.first_row + 1 AS source_line, s.reason, s.raw_line, ${sqlString(this.runId)} AS run_id,
             CAST(${sqlString(ingestedAt.toISOString().replace('Z', ''))} AS TIMESTAMP) AS ingested_at
           FROM staged s JOIN run_files f USING (file_idx)
-          WHERE s.reason NOT IN ${NOT_COUNTED} ORDER BY s.row_no
+          WHERE s.reason NOT IN ${NOT_COUNTED} ORDER BY s.rowid
         ) TO ${sqlString(localPath)} (FORMAT parquet, COMPRESSION zstd)`);
       quarantine = { localPath, rows: rejectedRows, bytes: (await stat(localPath)).size };
     }
     phase('quarantine parquet');
     const extraFields = (
-      await db.all(`SELECT DISTINCT unnest(s.extra_keys) AS k FROM staged s ANTI JOIN dups d USING (row_no)
+      await db.all(`SELECT DISTINCT unnest(s.extra_keys) AS k FROM staged s ANTI JOIN dups d ON d.row_id = s.rowid
         WHERE s.reason IS NULL AND s.extra_keys IS NOT NULL ORDER BY 1`)
     ).map((r) => String(r.k));
     phase('extra fields');
