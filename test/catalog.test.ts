@@ -193,6 +193,30 @@ describe('catalog.duckdb', () => {
     expect(JSON.parse(run.stdout)).toEqual({ catalog: path.join(warehouseDir, 'catalog.duckdb'), version: 4, bronze_events: true });
   });
 
+  it('has a bronze_events view only when a complete file sits where the view looks', async () => {
+    const { dir: bronze, cleanup: done } = await tempDir('strata-catalog-bronze-');
+    try {
+      const minute = path.join(bronze, 'year=2025/month=07/day=01/hour=00/minute=05');
+      await mkdir(path.join(minute, 'folder.jsonl.gz'), { recursive: true });
+      await writeFile(path.join(minute, '.strata-tmp-half.jsonl.gz'), gzipSync('{}\n'));
+      await writeFile(path.join(bronze, 'top.jsonl.gz'), gzipSync('{}\n'));
+      await mkdir(path.join(bronze, 'other/month=07/day=01/hour=00/minute=05'), { recursive: true });
+      await writeFile(path.join(bronze, 'other/month=07/day=01/hour=00/minute=05/e.jsonl.gz'), gzipSync('{}\n'));
+      const refresh = async (): Promise<boolean> => {
+        const run = await runCli(['catalog', 'refresh', '--warehouse', warehouseDir, '--bronze', bronze, '--json']);
+        expect(run.code, run.stderr).toBe(0);
+        return JSON.parse(run.stdout).bronze_events;
+      };
+      expect(await refresh()).toBe(false);
+      await writeFile(path.join(minute, 'e.jsonl.gz'), gzipSync('{"event_id":"b1"}\n'));
+      expect(await refresh()).toBe(true);
+      await readOnly(async (db) => expect(await db.scalar('SELECT count(*) FROM bronze_events')).toBe(1));
+    } finally {
+      await runCli(['catalog', 'refresh', '--warehouse', warehouseDir, '--bronze', bronzeDir, '--json']);
+      await done();
+    }
+  });
+
   it('has typed empty views for a warehouse with nothing committed', async () => {
     const { dir: empty, cleanup: done } = await tempDir('strata-catalog-empty-');
     try {
