@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Db, withDb } from '../db/duckdb.js';
 import { sqlString, sqlStringList } from '../db/sql.js';
@@ -9,7 +9,7 @@ import type { Snapshot } from '../ledger/types.js';
 import { defaultCacheDir, localPaths } from '../storage/local-copy.js';
 import type { Storage } from '../storage/storage.js';
 import { writeLedgerTables } from './ledger-tables.js';
-import { BRONZE_PARTITIONS, bronzeRelationSql, eventsRelationSql, quarantineRelationSql } from './schema.js';
+import { bronzeRelationSql, eventsRelationSql, hasBronzeFile, quarantineRelationSql } from './schema.js';
 
 /**
  * catalog.duckdb: a DuckDB database any DuckDB client can open read-only, holding
@@ -157,21 +157,5 @@ async function chooseBronzeRoot(bronze: Storage | undefined, previous: CatalogIn
   if (!candidate) return null;
   const root = path.resolve(candidate);
   if (!(await stat(root).catch(() => undefined))?.isDirectory()) return null;
-  return (await matchesBronzeGlob(root, 0)) ? root : null;
-}
-
-/**
- * Whether bronzeGlob(root) matches a file, stopping at the first: walking a day of minute
- * folders this way costs less than opening DuckDB to expand the whole glob (~40 ms).
- */
-async function matchesBronzeGlob(dir: string, depth: number): Promise<boolean> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  for (const entry of entries) {
-    if (depth < BRONZE_PARTITIONS.length) {
-      if (entry.isDirectory() && entry.name.startsWith(`${BRONZE_PARTITIONS[depth]}=`) && (await matchesBronzeGlob(path.join(dir, entry.name), depth + 1))) return true;
-    } else if (entry.isFile() && !entry.name.startsWith('.') && entry.name.endsWith('.jsonl.gz')) {
-      return true;
-    }
-  }
-  return false;
+  return (await hasBronzeFile(root)) ? root : null;
 }

@@ -1,3 +1,6 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { isBronzeKey } from '../bronze/list-bronze.js';
 import { sqlIdent, sqlString, sqlStringList } from '../db/sql.js';
 
 /**
@@ -86,7 +89,23 @@ export function quarantineRelationSql(paths: readonly string[]): string {
 
 /** The glob of complete bronze files under a local bronze root (SPEC §1 layout; dot-named temporaries excluded). */
 export function bronzeGlob(root: string): string {
-  return `${root.replace(/\/+$/, '')}/year=*/month=*/day=*/hour=*/minute=*/[!.]*.jsonl.gz`;
+  return `${root.replace(/\/+$/, '')}/${BRONZE_PARTITIONS.map((p) => `${p}=*`).join('/')}/[!.]*.jsonl.gz`;
+}
+
+/**
+ * Whether bronzeGlob(root) matches a file, stopping at the first: walking a day of minute
+ * folders this way costs less than opening DuckDB to expand the whole glob (~40 ms).
+ */
+export async function hasBronzeFile(root: string, depth = 0): Promise<boolean> {
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    if (depth < BRONZE_PARTITIONS.length) {
+      if (entry.isDirectory() && entry.name.startsWith(`${BRONZE_PARTITIONS[depth]}=`) && (await hasBronzeFile(path.join(root, entry.name), depth + 1))) return true;
+    } else if (entry.isFile() && isBronzeKey(entry.name)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /**
