@@ -67,7 +67,7 @@ const PLAIN_TIMESTAMP =
 export const CLEANING_MACROS = `
 CREATE OR REPLACE TEMP MACRO strata_trim(s) AS
   CASE WHEN ascii(s) BETWEEN 9 AND 13 OR ascii(s) = 32 OR ${WS_CHARS.map((c) => `ends_with(s, '${c}')`).join(' OR ')} THEN trim(s, ${WS}) ELSE s END;
-CREATE OR REPLACE TEMP MACRO strata_is_num(r) AS (r[1] BETWEEN '0' AND '9' OR r[1] = '-');
+CREATE OR REPLACE TEMP MACRO strata_is_num(r) AS (${startsWithDigit('r')} OR ascii(r) = 45);
 CREATE OR REPLACE TEMP MACRO strata_str(r) AS CASE WHEN starts_with(r, '"')
   THEN CASE WHEN contains(r, '\\') THEN r ->> '$' ELSE substr(r, 2, length(r) - 2) END END;
 CREATE OR REPLACE TEMP MACRO strata_whole_quantity(v) AS
