@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Storage } from '../src/storage/s3.js';
@@ -11,7 +11,8 @@ describe('pipeline on S3 roots', () => {
   let server: S3Server;
   const BRONZE = 's3://raw/bronze';
   const WAREHOUSE = 's3://analytics/warehouse';
-  const cli = (args: string[]) => runCli(args, { env: { ...server.env, STRATA_CACHE_DIR: path.join(process.env.TMPDIR ?? '/tmp', `strata-s3-cache-${process.pid}`) } });
+  const cacheDir = path.join(process.env.TMPDIR ?? '/tmp', `strata-s3-cache-${process.pid}`);
+  const cli = (args: string[]) => runCli(args, { env: { ...server.env, STRATA_CACHE_DIR: cacheDir } });
   let saved: NodeJS.ProcessEnv = {};
   let expected: { etl_report: Record<string, unknown>; queries: Record<string, Record<string, unknown>[]> };
 
@@ -29,6 +30,7 @@ describe('pipeline on S3 roots', () => {
   afterAll(async () => {
     process.env = saved;
     await server?.stop();
+    await rm(cacheDir, { recursive: true, force: true });
   });
 
   it('runs etl, queries, status, compact and sql with s3:// roots, with the same results as local folders', async () => {
