@@ -5,7 +5,8 @@
  *
  * Data: synthetic, built with DuckDB so that silver and bronze hold exactly the same rows (the
  * bench checks both give the same answers): 24 hours x STRATA_BENCH_ROWS_PER_HOUR rows
- * (default 25,000, so 600,000 events), bronze as one gz JSON file per 5-minute batch.
+ * (default 25,000, so 600,000 events), bronze as one gz JSON file per 5-minute batch. Each hour's
+ * Parquet file is written with etl's options, like the file of one batch per hour.
  * Timings are warm: one run first, then the median of STRATA_BENCH_REPEAT runs (default 3). Silver is
  * timed twice: one-shot (`runBusinessQuery`, as `strata query`) and on a long-lived `QueryEngine` (as `serve`).
  */
@@ -20,6 +21,7 @@ import { commit } from '../src/ledger/log.js';
 import { emptyRejectCounts, type DataFile } from '../src/ledger/types.js';
 import { QueryEngine } from '../src/queries/query-engine.js';
 import { QUERIES, QUERY_NAMES, runBusinessQuery, type QueryName, type QueryRange } from '../src/queries/run-query.js';
+import { ETL_EVENTS_PARQUET } from '../src/silver/parquet-options.js';
 import { LocalStorage } from '../src/storage/local.js';
 
 const DAY = '2025-07-01';
@@ -155,7 +157,7 @@ async function buildData(warehouseDir: string, bronzeDir: string, rowsPerHour: n
                CAST(i AS BIGINT) AS source_line, ${sqlString(RUN_ID)} AS run_id,
                2025 AS year, 7 AS month, 1 AS day, ${hour} AS hour
         FROM src WHERE hour(event_time) = ${hour} ORDER BY event_time
-      ) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`);
+      ) TO ${sqlString(file)} (${ETL_EVENTS_PARQUET})`);
       const bytes = (await stat(file)).size;
       sizes.silver += bytes;
       add.push({ key, table: 'events', rows: rowsPerHour, bytes, partition, runId: RUN_ID });

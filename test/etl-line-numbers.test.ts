@@ -60,4 +60,14 @@ describe.each(['memory', 'disk'])('line numbers of a large file, staged in %s', 
     expect(Number(check?.n)).toBe(LINES - BLANK.size - BAD.size - 1);
     expect(Number(check?.mismatched)).toBe(0);
   });
+
+  it('silver is written in row groups of at most ~64k rows (a one-hour query splits it evenly over the cores)', async () => {
+    const groups = await readFolder(`
+      SELECT DISTINCT file_name, row_group_id, row_group_num_rows AS n FROM parquet_metadata('${wh()}/events/**/*.parquet')`);
+    const rows = groups.reduce((sum, g) => sum + Number(g.n), 0);
+    expect(rows).toBe(LINES - BLANK.size - BAD.size - 1);
+    // DuckDB's default (122,880 rows) would give 4 groups here; its parallel writer may overshoot a group by a little.
+    expect(groups.length).toBeGreaterThanOrEqual(6);
+    for (const g of groups) expect(Number(g.n)).toBeLessThanOrEqual(70_000);
+  });
 });

@@ -9,6 +9,7 @@ import { commit, readSnapshot } from '../ledger/log.js';
 import { removeUncommitted } from '../ledger/recover.js';
 import { emptyRejectCounts, type DataFile } from '../ledger/types.js';
 import { localPaths } from '../storage/local-copy.js';
+import { COMPACTED_EVENTS_PARQUET } from '../silver/parquet-options.js';
 import type { Storage } from '../storage/storage.js';
 import { explainingFailures } from './failure.js';
 import { faultPoint } from './fault-points.js';
@@ -69,7 +70,7 @@ async function compactOnce(options: CompactOptions, state: { committed: boolean 
         const out = path.join(workDir, `${add.length}.parquet`);
         await db.run(
           // hive_partitioning off: the folder names would replace the INTEGER partition columns with text ("07").
-          `COPY (SELECT * FROM read_parquet(${sqlStringList(sources)}, hive_partitioning = false) ORDER BY event_time) TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`,
+          `COPY (SELECT * FROM read_parquet(${sqlStringList(sources)}, hive_partitioning = false) ORDER BY event_time) TO ${sqlString(out)} (${COMPACTED_EVENTS_PARQUET})`,
         );
         const rows = Number(await db.scalar(`SELECT count(*) FROM read_parquet(${sqlString(out)}, hive_partitioning = false)`));
         const expected = files.reduce((n, f) => n + f.rows, 0);

@@ -4,6 +4,7 @@ import { Db } from '../db/duckdb.js';
 import { sqlString, sqlStringList } from '../db/sql.js';
 import { MAX_LINE_BYTES, restoreCarriageReturns, type EarlyReject } from '../bronze/prepare-lines.js';
 import { emptyRejectCounts, REJECT_REASONS, type HourPartition, type RejectCounts, type RejectReason } from '../ledger/types.js';
+import { ETL_EVENTS_PARQUET } from '../silver/parquet-options.js';
 import { CLEANING_MACROS, classifySql } from './cleaning-sql.js';
 import { phaseTimer } from './phase-timer.js';
 import { workMemoryLimit } from './scratch.js';
@@ -15,12 +16,6 @@ export interface FileEnd {
   readonly earlyRejects: readonly EarlyReject[];
   readonly carriageReturns: ReadonlyMap<number, readonly number[]>;
 }
-
-/**
- * zstd at level 1: a fifth less CPU than the default level 3 for files ~4% bigger; `compact`
- * rewrites hours at the default level.
- */
-const SILVER_COMPRESSION = 'COMPRESSION zstd, COMPRESSION_LEVEL 1';
 
 /** Rows that hold no line's outcome: blank lines, and every line of a file found corrupt midway. */
 const NOT_COUNTED = `('blank', 'discarded')`;
@@ -243,11 +238,11 @@ export class RunStaging {
         const localPath = path.join(eventsDir, `${partition.year}-${partition.month}-${partition.day}-${partition.hour}.parquet`);
         await mkdir(eventsDir, { recursive: true });
         const [stats] = await db.all(`COPY (SELECT * FROM (${silverRows}) WHERE "year" = ${partition.year} AND "month" = ${partition.month}
-            AND "day" = ${partition.day} AND "hour" = ${partition.hour}) TO ${sqlString(localPath)} (FORMAT parquet, ${SILVER_COMPRESSION}, RETURN_STATS true)`);
+            AND "day" = ${partition.day} AND "hour" = ${partition.hour}) TO ${sqlString(localPath)} (${ETL_EVENTS_PARQUET}, RETURN_STATS true)`);
         partitions.push({ partition, localPath, rows: Number(stats?.count), bytes: (await stat(localPath)).size });
       }
     } else {
-      const written = await db.all(`COPY (${silverRows}) TO ${sqlString(eventsDir)} (FORMAT parquet, ${SILVER_COMPRESSION},
+      const written = await db.all(`COPY (${silverRows}) TO ${sqlString(eventsDir)} (${ETL_EVENTS_PARQUET},
         PARTITION_BY ("year", "month", "day", "hour"), WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN 'part-{i}', RETURN_STATS true)`);
       partitions = await collectPartitions(eventsDir, written);
     }
