@@ -6,7 +6,7 @@ import { runCli, tempDir } from './helpers/cli.js';
 
 /**
  * Line numbers in a file big enough for DuckDB to read on several threads and store in several
- * row groups (122,880 rows each): strata numbers lines by row position, so a reader that
+ * row groups of the staging table (122,880 rows each): strata numbers lines by row position, so a reader that
  * reordered rows would shift every number after the first boundary.
  */
 const LINES = 400_000;
