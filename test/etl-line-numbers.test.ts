@@ -5,9 +5,9 @@ import { readFolder, writeBronze } from './helpers/bronze.js';
 import { runCli, tempDir } from './helpers/cli.js';
 
 /**
- * Line numbers in a file big enough for DuckDB to read on several threads and store in several
- * row groups of the staging table (122,880 rows each): strata numbers lines by row position, so a reader that
- * reordered rows would shift every number after the first boundary.
+ * Line numbers in a file big enough for DuckDB to read on several threads and to store in
+ * several row groups of the staging table (122,880 rows each): strata numbers lines by row
+ * position, so a reader that reordered rows would shift every number after the first boundary.
  */
 const LINES = 400_000;
 const BAD = new Set([1, 2, 122_880, 122_881, 245_761, 262_144, 399_999, 400_000]);
