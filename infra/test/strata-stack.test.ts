@@ -307,7 +307,7 @@ describe('configuration', () => {
     const app = new App({ outdir: path.join(tmp, 'out-bare'), builtinCloudFormationValidation: false });
     const stack = new StrataStack(app, 'Bare', { config: readConfig((key) => ({ lambdaCode: bare, producerEnabled: 'false' })[key]) });
     Annotations.fromStack(stack).hasWarning('/Bare', Match.stringLikeRegexp('lacks package.json'));
-    expect(() => new StrataStack(new App(), 'Missing', { config: readConfig((key) => ({ lambdaCode: path.join(tmp, 'nope') })[key]) })).toThrow(/does not exist/);
+    expect(() => new StrataStack(new App({ outdir: path.join(tmp, 'out-missing') }), 'Missing', { config: readConfig((key) => ({ lambdaCode: path.join(tmp, 'nope') })[key]) })).toThrow(/does not exist/);
   });
 
   it('refuses bad context values with the key named', () => {
