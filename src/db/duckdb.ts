@@ -26,6 +26,8 @@ export interface DbOptions {
    * one-hour query). Only for SQL whose meaning cannot change under it, as over immutable files.
    */
   readonly planCache?: number;
+  /** Lets LOAD take strata's own extension (built locally, so unsigned; see src/etl/native-rules.ts). */
+  readonly allowUnsignedExtensions?: boolean;
 }
 
 /** The only owner of @duckdb/node-api: a connection with the few calls strata needs. */
@@ -44,6 +46,7 @@ export class Db {
     if (options.threads) config.threads = String(options.threads);
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
     if (options.tempDirectory) config.temp_directory = options.tempDirectory;
+    if (options.allowUnsignedExtensions) config.allow_unsigned_extensions = 'true';
     const instance = await DuckDBInstance.create(options.path ?? ':memory:', config);
     const connection = await instance.connect();
     return new Db(instance, connection, options.planCache ?? 0);

@@ -84,7 +84,7 @@ const idValue = (f: string): string =>
 const numericText = (f: string): string => `CASE WHEN regexp_full_match(t_${f}, ${NUMERIC_STRING}) THEN t_${f} END`;
 
 /**
- * Classifies `source` (columns file_idx, line) into one row per line, in order: `reason` NULL
+ * Classifies `source` (columns tag, line) into one row per line, in order: `reason` NULL
  * for valid rows, which carry the typed silver columns, and 'blank' for blank lines, which keep
  * their place so that a row's position in the file is its line number.
  */
@@ -92,14 +92,14 @@ export function classifySql(source: string): string {
   return `
 WITH nonblank AS (
   -- JSON lines start with '{': look at the first character before trimming the whole line.
-  SELECT file_idx, line, CASE WHEN line IS NULL THEN true WHEN starts_with(line, '{') THEN false ELSE strata_trim(line) = '' END AS blank
+  SELECT tag, line, CASE WHEN line IS NULL THEN true WHEN starts_with(line, '{') THEN false ELSE strata_trim(line) = '' END AS blank
   FROM ${source}
 ), parsed AS (
-  SELECT file_idx, blank, line, try(json_transform(line, '${KNOWN_STRUCT}')) AS s, try(json_keys(line)) AS keys
+  SELECT tag, blank, line, try(json_transform(line, '${KNOWN_STRUCT}')) AS s, try(json_keys(line)) AS keys
   FROM nonblank
 ), raw AS (
   -- json_transform also accepts arrays and scalars; only an object may pass.
-  SELECT file_idx, blank, line,
+  SELECT tag, blank, line,
     CASE WHEN s IS NULL OR keys IS NULL THEN true WHEN starts_with(line, '{') THEN false ELSE strata_trim(line)[1] <> '{' END AS unparsed, keys,
     ${KNOWN_FIELDS.map((f) => `CAST(s.${f} AS VARCHAR) AS r_${f}`).join(',\n    ')}
   FROM parsed
@@ -120,7 +120,7 @@ WITH nonblank AS (
     CASE WHEN list_contains(${list(EVENT_TYPES)}, d_event_type) THEN d_event_type ELSE lower(strata_trim(d_event_type)) END AS l_event_type
   FROM decoded
 ), fields AS (
-  SELECT file_idx, blank, line, r_price, r_quantity,
+  SELECT tag, blank, line, r_price, r_quantity,
     unparsed
       OR CASE WHEN plain_keys THEN false ELSE list_unique(keys) <> len(keys) END
       -- CASEs, not AND: DuckDB evaluates both sides of AND in a projection, and the replace costs 1 s a batch.
@@ -176,14 +176,13 @@ WITH nonblank AS (
   END AS reason
   FROM typed
 )
-SELECT file_idx, reason,
+SELECT tag, reason,
   CASE WHEN reason IS NOT NULL AND NOT blank THEN line END AS raw_line,
   CASE WHEN reason IS NULL THEN event_id END AS event_id,
   event_time, user_id, session_id, event_type, product_id, category, search_query,
   CASE WHEN price_text IS NOT NULL THEN price END AS price,
   quantity,
   CASE WHEN event_type = 'purchase' THEN CAST(price * quantity AS DECIMAL(18, 2)) END AS revenue,
-  CASE WHEN reason IS NULL AND len(extra_entries) > 0 THEN CAST(to_json(map_from_entries(extra_entries)) AS VARCHAR) END AS extras,
-  CASE WHEN reason IS NULL AND len(extra_entries) > 0 THEN list_transform(extra_entries, e -> e.key) END AS extra_keys
+  CASE WHEN reason IS NULL AND len(extra_entries) > 0 THEN CAST(to_json(map_from_entries(extra_entries)) AS VARCHAR) END AS extras
 FROM judged`;
 }

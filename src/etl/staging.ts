@@ -6,6 +6,7 @@ import { MAX_LINE_BYTES, restoreCarriageReturns, type EarlyReject } from '../bro
 import { emptyRejectCounts, REJECT_REASONS, type HourPartition, type RejectCounts, type RejectReason } from '../ledger/types.js';
 import { ETL_EVENTS_PARQUET } from '../silver/parquet-options.js';
 import { CLEANING_MACROS, classifySql } from './cleaning-sql.js';
+import { CAREFUL, fastClassifySql, loadNativeRules } from './native-rules.js';
 import { phaseTimer } from './phase-timer.js';
 import { workMemoryLimit } from './scratch.js';
 
@@ -16,6 +17,11 @@ export interface FileEnd {
   readonly earlyRejects: readonly EarlyReject[];
   readonly carriageReturns: ReadonlyMap<number, readonly number[]>;
 }
+
+/** A line's verdict: reason (NULL when valid), raw text of a reject, and a valid line's silver columns. */
+const VERDICT_COLUMNS = `reason VARCHAR, raw_line VARCHAR, event_id VARCHAR, event_time TIMESTAMP, user_id VARCHAR, session_id VARCHAR,
+  event_type VARCHAR, product_id VARCHAR, category VARCHAR, search_query VARCHAR, price DECIMAL(12, 2), quantity INTEGER,
+  revenue DECIMAL(18, 2), extras VARCHAR`;
 
 /** Rows that hold no line's outcome: blank lines, and every line of a file found corrupt midway. */
 const NOT_COUNTED = `('blank', 'discarded')`;
@@ -66,6 +72,8 @@ export class RunStaging {
     private readonly db: Db,
     private readonly dir: string,
     private readonly runId: string,
+    /** The native rules are loaded (see native-rules.ts). */
+    private readonly native: boolean,
   ) {}
 
   /**
@@ -80,17 +88,23 @@ export class RunStaging {
       path: options.onDisk ? path.join(dir, 'stage.duckdb') : ':memory:',
       memoryLimit: options.memoryLimit ?? workMemoryLimit(),
       tempDirectory: path.join(dir, 'spill'),
+      allowUnsignedExtensions: true,
     });
+    const native = await loadNativeRules(db);
+    if (!native.loaded && native.reason !== 'not built or turned off') {
+      process.stderr.write(`strata: native rules not usable here (${native.reason}); the SQL rules classify every line (slower)\n`);
+    }
     await db.run(`SET preserve_insertion_order = false`);
     await db.run(CLEANING_MACROS);
     await db.run(`
       CREATE TABLE run_files (file_idx INTEGER, source_file VARCHAR, first_row BIGINT);
-      CREATE TABLE staged (
-        file_idx INTEGER, reason VARCHAR, raw_line VARCHAR, event_id VARCHAR, event_time TIMESTAMP,
-        user_id VARCHAR, session_id VARCHAR, event_type VARCHAR, product_id VARCHAR, category VARCHAR,
-        search_query VARCHAR, price DECIMAL(12, 2), quantity INTEGER, revenue DECIMAL(18, 2), extras VARCHAR,
-        extra_keys VARCHAR[]);`);
-    return new RunStaging(db, dir, runId);
+      CREATE TABLE staged (file_idx INTEGER, ${VERDICT_COLUMNS});
+      CREATE TABLE judged (file_idx INTEGER, row_id BIGINT, ${VERDICT_COLUMNS});
+      -- Every line's verdict, by row id (its position): the native one, else the SQL rules'.
+      CREATE VIEW lines AS
+        SELECT file_idx, rowid AS row_id, * EXCLUDE (file_idx) FROM staged WHERE reason IS DISTINCT FROM '${CAREFUL}'
+        UNION ALL SELECT * FROM judged;`);
+    return new RunStaging(db, dir, runId, native.loaded);
   }
 
   /** Rows in `staged`: the row id the next line gets. */
@@ -114,7 +128,9 @@ export class RunStaging {
   async addPart(fileIdx: number, textPath: string, lines: number, longestLine: number): Promise<void> {
     const phase = phaseTimer(`stage file ${fileIdx}`);
     await this.db.run(`SET preserve_insertion_order = true`);
-    const [inserted] = await this.db.all(`INSERT INTO staged ${classifySql(`(SELECT ${fileIdx} AS file_idx, line FROM ${lineReader(textPath, longestLine)})`)}`);
+    const reader = lineReader(textPath, longestLine);
+    const classified = this.native ? fastClassifySql(fileIdx, reader) : classifySql(`(SELECT ${fileIdx} AS tag, line FROM ${reader})`);
+    const [inserted] = await this.db.all(`INSERT INTO staged ${classified}`);
     await this.db.run(`SET preserve_insertion_order = false`);
     const rows = Number(Object.values(inserted ?? {})[0] ?? 0);
     this.rows += rows;
@@ -123,43 +139,74 @@ export class RunStaging {
     phase('classify piece');
   }
 
-  /** Settles what JavaScript found in the file; returns the lines taken (blank ones are not). */
+  /**
+   * Judges with the SQL rules the lines the native rules left, then settles what JavaScript found
+   * in the file; returns the lines taken (blank ones are not).
+   */
   async endFile(fileIdx: number, sourceFile: string, end: FileEnd): Promise<number> {
     const firstRow = this.firstRows.get(fileIdx);
     if (firstRow === undefined) throw new Error(`file ${sourceFile} was not begun`);
-    const [check] = await this.db.all(
-      `SELECT count(*) AS n, min(rowid) AS lo, max(rowid) AS hi, count(*) FILTER (WHERE reason IS DISTINCT FROM 'blank') AS taken FROM staged WHERE file_idx = ${fileIdx}`,
-    );
+    let judged = 0;
+    if (this.native) {
+      const careful = `(SELECT rowid AS tag, raw_line AS line FROM staged WHERE file_idx = ${fileIdx} AND reason = '${CAREFUL}')`;
+      const [inserted] = await this.db.all(`INSERT INTO judged SELECT ${fileIdx}, * FROM (${classifySql(careful)})`);
+      judged = Number(Object.values(inserted ?? {})[0] ?? 0);
+    }
+    const [check] = await this.db.all(`
+      SELECT count(*) AS n, min(rowid) AS lo, max(rowid) AS hi, count(*) FILTER (WHERE reason = '${CAREFUL}') AS careful,
+        (SELECT count(*) FROM lines WHERE file_idx = ${fileIdx} AND reason IS DISTINCT FROM 'blank') AS taken
+      FROM staged WHERE file_idx = ${fileIdx}`);
     const rows = Number(check?.n);
-    if (rows !== end.lines || this.rows !== firstRow + rows || (rows > 0 && (Number(check?.lo) !== firstRow || Number(check?.hi) !== firstRow + rows - 1))) {
+    if (
+      rows !== end.lines ||
+      this.rows !== firstRow + rows ||
+      Number(check?.careful) !== judged ||
+      (rows > 0 && (Number(check?.lo) !== firstRow || Number(check?.hi) !== firstRow + rows - 1))
+    ) {
       throw new Error(`staging rows of ${sourceFile} are not its ${end.lines} lines in order: ${JSON.stringify(check, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}`);
     }
     let lines = Number(check?.taken);
     // Lines settled in JavaScript were blanked there: their rows take the verdict and raw text.
     for (const reject of end.earlyRejects) {
-      const [updated] = await this.db.all(`UPDATE staged SET reason = 'malformed_json', raw_line = $1 WHERE rowid = $2 AND reason = 'blank'`, [
-        reject.rawLine,
-        firstRow + reject.lineNo - 1,
-      ]);
-      if (Number(Object.values(updated ?? {})[0]) !== 1) throw new Error(`${sourceFile}: line ${reject.lineNo} is not where strata blanked it`);
+      const rowId = firstRow + reject.lineNo - 1;
+      if ((await this.#setRawLine(rowId, reject.rawLine, 'malformed_json')) !== 1) {
+        throw new Error(`${sourceFile}: line ${reject.lineNo} is not where strata blanked it`);
+      }
       lines++;
     }
     if (end.carriageReturns.size > 0) await this.#restoreCarriageReturns(fileIdx, firstRow, end.carriageReturns);
     return lines;
   }
 
+  /**
+   * Sets a line's raw text, and with `blankTo` turns the blank verdict of a line blanked in
+   * JavaScript into that reason. The verdict sits in judged (a line the native rules left) or
+   * in staged. Returns the rows changed.
+   */
+  async #setRawLine(rowId: number, rawLine: string, blankTo?: string): Promise<number> {
+    const set = blankTo ? `reason = '${blankTo}', raw_line = $1` : 'raw_line = $1';
+    const onlyBlank = blankTo ? ` AND reason = 'blank'` : '';
+    let changed = 0;
+    for (const [table, key] of [['judged', 'row_id'], ['staged', 'rowid']] as const) {
+      const [updated] = await this.db.all(`UPDATE ${table} SET ${set} WHERE ${key} = $2${onlyBlank} AND reason IS DISTINCT FROM '${CAREFUL}'`, [rawLine, rowId]);
+      changed += Number(Object.values(updated ?? {})[0] ?? 0);
+    }
+    return changed;
+  }
+
   /** A file that turned out corrupt after some of its pieces went in: none of its lines count. */
   async discardFile(fileIdx: number): Promise<void> {
     await this.db.run(`UPDATE staged SET reason = 'discarded', raw_line = NULL, event_id = NULL WHERE file_idx = ${fileIdx}`);
+    await this.db.run(`DELETE FROM judged WHERE file_idx = ${fileIdx}`);
   }
 
   async #restoreCarriageReturns(fileIdx: number, firstRow: number, carriageReturns: ReadonlyMap<number, readonly number[]>): Promise<void> {
-    const rows = await this.db.all(`SELECT rowid - ${firstRow} + 1 AS line_no, raw_line FROM staged WHERE file_idx = ${fileIdx} AND raw_line IS NOT NULL`);
+    const rows = await this.db.all(`SELECT row_id - ${firstRow} + 1 AS line_no, raw_line FROM lines WHERE file_idx = ${fileIdx} AND raw_line IS NOT NULL`);
     for (const row of rows) {
       const lineNo = Number(row.line_no);
       const offsets = carriageReturns.get(lineNo);
       if (!offsets) continue;
-      await this.db.all(`UPDATE staged SET raw_line = $1 WHERE rowid = $2`, [restoreCarriageReturns(String(row.raw_line), offsets), firstRow + lineNo - 1]);
+      await this.#setRawLine(firstRow + lineNo - 1, restoreCarriageReturns(String(row.raw_line), offsets));
     }
   }
 
@@ -171,7 +218,7 @@ export class RunStaging {
     const db = this.db;
     const phase = phaseTimer('finish');
     const heldBefore = silverFiles.length
-      ? `SELECT DISTINCT event_id FROM read_parquet(${sqlStringList(silverFiles)}) WHERE event_id IN (SELECT event_id FROM staged WHERE reason IS NULL)`
+      ? `SELECT DISTINCT event_id FROM read_parquet(${sqlStringList(silverFiles)}) WHERE event_id IN (SELECT event_id FROM lines WHERE reason IS NULL)`
       : `SELECT NULL::VARCHAR AS event_id WHERE false`;
     await db.run(`CREATE TABLE held AS ${heldBefore}`);
     // Duplicates are few: find the ids seen twice (a hash aggregate, no sort), then list the
@@ -179,15 +226,15 @@ export class RunStaging {
     await db.run(`
       CREATE TABLE repeated AS
       -- Grouping 64-bit hashes first is cheaper than grouping the ids; the few candidates are then grouped exactly.
-      WITH candidates AS (SELECT hash(event_id) AS h FROM staged WHERE reason IS NULL GROUP BY 1 HAVING count(*) > 1)
-      SELECT event_id, min(rowid) AS first_row FROM staged
+      WITH candidates AS (SELECT hash(event_id) AS h FROM lines WHERE reason IS NULL GROUP BY 1 HAVING count(*) > 1)
+      SELECT event_id, min(row_id) AS first_row FROM lines
       WHERE reason IS NULL AND hash(event_id) IN (SELECT h FROM candidates) GROUP BY event_id HAVING count(*) > 1`);
     await db.run(`
       CREATE TABLE dups AS
-      SELECT s.rowid AS row_id, s.file_idx FROM staged s JOIN repeated r USING (event_id)
-      WHERE s.reason IS NULL AND s.rowid <> r.first_row
+      SELECT s.row_id, s.file_idx FROM lines s JOIN repeated r USING (event_id)
+      WHERE s.reason IS NULL AND s.row_id <> r.first_row
       UNION
-      SELECT s.rowid AS row_id, s.file_idx FROM staged s SEMI JOIN held h USING (event_id) WHERE s.reason IS NULL`);
+      SELECT s.row_id, s.file_idx FROM lines s SEMI JOIN held h USING (event_id) WHERE s.reason IS NULL`);
 
     phase('dedup');
     const outcomes = new Map<number, FileOutcome>();
@@ -196,7 +243,7 @@ export class RunStaging {
       if (!o) outcomes.set(fileIdx, (o = { lines: 0, valid: 0, rejected: emptyRejectCounts(), duplicates: 0 }));
       return o;
     };
-    for (const row of await db.all(`SELECT file_idx, reason, count(*) AS n FROM staged WHERE reason IS NULL OR reason NOT IN ${NOT_COUNTED} GROUP BY ALL`)) {
+    for (const row of await db.all(`SELECT file_idx, reason, count(*) AS n FROM lines WHERE reason IS NULL OR reason NOT IN ${NOT_COUNTED} GROUP BY ALL`)) {
       const o = outcome(Number(row.file_idx));
       const n = Number(row.n);
       o.lines += n;
@@ -220,14 +267,14 @@ export class RunStaging {
     const silverRows = `
         SELECT s.event_id, s.event_time, s.user_id, s.session_id, s.event_type, s.product_id, s.category,
           s.search_query, s.price, s.quantity, s.revenue, CAST(s.event_time AS DATE) AS event_date, s.extras,
-          f.source_file, s.rowid - f.first_row + 1 AS source_line, ${sqlString(this.runId)} AS run_id,
+          f.source_file, s.row_id - f.first_row + 1 AS source_line, ${sqlString(this.runId)} AS run_id,
           CAST(year(s.event_time) AS INTEGER) AS "year", CAST(month(s.event_time) AS INTEGER) AS "month",
           CAST(day(s.event_time) AS INTEGER) AS "day", CAST(hour(s.event_time) AS INTEGER) AS "hour"
-        FROM staged s JOIN run_files f USING (file_idx)
+        FROM lines s JOIN run_files f USING (file_idx)
         -- ANTI JOIN, not NOT EXISTS: the latter costs half a second a batch even with no duplicates.
-        ANTI JOIN dups d ON d.row_id = s.rowid
+        ANTI JOIN dups d ON d.row_id = s.row_id
         WHERE s.reason IS NULL`;
-    const hours = await db.all(`SELECT DISTINCT date_trunc('hour', event_time) AS h FROM staged WHERE reason IS NULL`);
+    const hours = await db.all(`SELECT DISTINCT date_trunc('hour', event_time) AS h FROM lines WHERE reason IS NULL`);
     let partitions: WrittenPartition[];
     if (hours.length <= 2) {
       // A batch usually touches one or two hours: a plain COPY per hour skips PARTITION_BY's overhead.
@@ -254,17 +301,17 @@ export class RunStaging {
       const localPath = path.join(outDir, 'quarantine.parquet');
       await db.run(`
         COPY (
-          SELECT f.source_file, s.rowid - f.first_row + 1 AS source_line, s.reason, s.raw_line, ${sqlString(this.runId)} AS run_id,
+          SELECT f.source_file, s.row_id - f.first_row + 1 AS source_line, s.reason, s.raw_line, ${sqlString(this.runId)} AS run_id,
             CAST(${sqlString(ingestedAt.toISOString().replace('Z', ''))} AS TIMESTAMP) AS ingested_at
-          FROM staged s JOIN run_files f USING (file_idx)
-          WHERE s.reason NOT IN ${NOT_COUNTED} ORDER BY s.rowid
+          FROM lines s JOIN run_files f USING (file_idx)
+          WHERE s.reason NOT IN ${NOT_COUNTED} ORDER BY s.row_id
         ) TO ${sqlString(localPath)} (FORMAT parquet, COMPRESSION zstd)`);
       quarantine = { localPath, rows: rejectedRows, bytes: (await stat(localPath)).size };
     }
     phase('quarantine parquet');
     const extraFields = (
-      await db.all(`SELECT DISTINCT unnest(s.extra_keys) AS k FROM staged s ANTI JOIN dups d ON d.row_id = s.rowid
-        WHERE s.reason IS NULL AND s.extra_keys IS NOT NULL ORDER BY 1`)
+      await db.all(`SELECT DISTINCT unnest(json_keys(s.extras)) AS k FROM lines s ANTI JOIN dups d ON d.row_id = s.row_id
+        WHERE s.reason IS NULL AND s.extras IS NOT NULL ORDER BY 1`)
     ).map((r) => String(r.k));
     phase('extra fields');
     return { outcomes, partitions, quarantine, extraFields };
