@@ -167,28 +167,39 @@ export class RunStaging {
     }
     let lines = Number(check?.taken);
     // Lines settled in JavaScript were blanked there: their rows take the verdict and raw text.
-    for (const reject of end.earlyRejects) {
-      const rowId = firstRow + reject.lineNo - 1;
-      if ((await this.#setRawLine(rowId, reject.rawLine, 'malformed_json')) !== 1) {
-        throw new Error(`${sourceFile}: line ${reject.lineNo} is not where strata blanked it`);
-      }
-      lines++;
+    if (end.earlyRejects.length > 0) {
+      await this.#loadFixes(end.earlyRejects.map((r) => [firstRow + r.lineNo - 1, r.rawLine]));
+      const changed = await this.#applyFixes(`reason = 'malformed_json', raw_line = x.raw_line`, `reason = 'blank'`, end.earlyRejects.length);
+      if (changed !== end.earlyRejects.length) throw new Error(`${sourceFile}: ${end.earlyRejects.length - changed} lines are not where strata blanked them`);
+      lines += changed;
     }
     if (end.carriageReturns.size > 0) await this.#restoreCarriageReturns(fileIdx, firstRow, end.carriageReturns);
     return lines;
   }
 
+  /** Fills the temporary table `fixes` (row_id, raw_line): row by row UPDATEs cost a scan each, thousands in a dirty file. */
+  async #loadFixes(rows: readonly (readonly [number, string | null])[]): Promise<void> {
+    await this.db.run(`CREATE OR REPLACE TEMP TABLE fixes (row_id BIGINT, raw_line VARCHAR)`);
+    const chunk = 1000;
+    for (let at = 0; at < rows.length; at += chunk) {
+      const part = rows.slice(at, at + chunk);
+      await this.db.all(`INSERT INTO fixes VALUES ${part.map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ')}`, part.flat());
+    }
+  }
+
   /**
-   * Sets a line's raw text, and with `blankTo` turns the blank verdict of a line blanked in
-   * JavaScript into that reason. The verdict sits in judged (a line the native rules left) or
-   * in staged. Returns the rows changed.
+   * Applies `set` to the verdicts of the rows in `fixes` that pass `where`, `expected` of them:
+   * in judged (lines the native rules left, which hold every reject when they are loaded), then
+   * if some are still missing in staged (a CAREFUL row there is not a verdict; a join with
+   * staged costs a scan of it). Returns the rows changed.
    */
-  async #setRawLine(rowId: number, rawLine: string, blankTo?: string): Promise<number> {
-    const set = blankTo ? `reason = '${blankTo}', raw_line = $1` : 'raw_line = $1';
-    const onlyBlank = blankTo ? ` AND reason = 'blank'` : '';
+  async #applyFixes(set: string, where: string, expected: number): Promise<number> {
     let changed = 0;
     for (const [table, key] of [['judged', 'row_id'], ['staged', 'rowid']] as const) {
-      const [updated] = await this.db.all(`UPDATE ${table} SET ${set} WHERE ${key} = $2${onlyBlank} AND reason IS DISTINCT FROM '${CAREFUL}'`, [rawLine, rowId]);
+      if (changed === expected) break;
+      const [updated] = await this.db.all(
+        `UPDATE ${table} SET ${set} FROM fixes x WHERE ${table}.${key} = x.row_id AND ${table}.${where} AND ${table}.reason IS DISTINCT FROM '${CAREFUL}'`,
+      );
       changed += Number(Object.values(updated ?? {})[0] ?? 0);
     }
     return changed;
@@ -201,13 +212,13 @@ export class RunStaging {
   }
 
   async #restoreCarriageReturns(fileIdx: number, firstRow: number, carriageReturns: ReadonlyMap<number, readonly number[]>): Promise<void> {
-    const rows = await this.db.all(`SELECT row_id - ${firstRow} + 1 AS line_no, raw_line FROM lines WHERE file_idx = ${fileIdx} AND raw_line IS NOT NULL`);
-    for (const row of rows) {
-      const lineNo = Number(row.line_no);
-      const offsets = carriageReturns.get(lineNo);
-      if (!offsets) continue;
-      await this.#setRawLine(firstRow + lineNo - 1, restoreCarriageReturns(String(row.raw_line), offsets));
-    }
+    await this.#loadFixes([...carriageReturns.keys()].map((lineNo) => [firstRow + lineNo - 1, null]));
+    // Only a rejected line keeps its raw text; a valid one has none to restore.
+    const rows = await this.db.all(`SELECT row_id, raw_line FROM lines SEMI JOIN fixes USING (row_id) WHERE file_idx = ${fileIdx} AND raw_line IS NOT NULL`);
+    if (rows.length === 0) return;
+    await this.#loadFixes(rows.map((row) => [Number(row.row_id), restoreCarriageReturns(String(row.raw_line), carriageReturns.get(Number(row.row_id) - firstRow + 1))]));
+    const changed = await this.#applyFixes('raw_line = x.raw_line', 'raw_line IS NOT NULL', rows.length);
+    if (changed !== rows.length) throw new Error(`restored the carriage returns of ${changed} lines, expected ${rows.length}`);
   }
 
   /**
