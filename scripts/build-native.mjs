@@ -29,7 +29,8 @@ const field = (text) => {
   bytes.write(text, 'ascii');
   return bytes;
 };
-const fields = ['4', process.env.STRATA_DUCKDB_PLATFORM ?? 'linux_amd64', 'v1.2.0', 'strata', 'C_STRUCT', '', '', ''];
+const platform = { x64: 'linux_amd64', arm64: 'linux_arm64' }[process.arch] ?? `linux_${process.arch}`;
+const fields = ['4', platform, 'v1.2.0', 'strata', 'C_STRUCT', '', '', ''];
 appendFileSync(out, Buffer.concat([
   Buffer.from([0, 147, 4, 16]), Buffer.from('duckdb_signature', 'ascii'), Buffer.from([128, 4]),
   ...fields.reverse().map(field), Buffer.alloc(256),

@@ -12,9 +12,12 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 out="$repo/infra/build/lambda"
 cd "$repo"
 npx tsc -p tsconfig.json
+node scripts/build-native.mjs
 rm -rf "$out"
 mkdir -p "$out"
 cp -R dist/. "$out/"
+# The native rules are compiled for this machine (x64); an arm64 Lambda classifies with the SQL rules alone.
+if [ "$cpu" != x64 ] || [ "$(uname -m)" != x86_64 ]; then rm -rf "$out/native"; fi
 cp package.json package-lock.json "$out/"
 cd "$out"
 # --ignore-scripts: the root's "prepare" would rebuild; --os/--cpu select DuckDB's Linux binding.
