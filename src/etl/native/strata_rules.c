@@ -23,8 +23,6 @@
 DUCKDB_EXTENSION_EXTERN
 
 enum Field { EVENT_ID, TIMESTAMP, USER_ID, SESSION_ID, EVENT_TYPE, PRODUCT_ID, CATEGORY, PRICE, QUANTITY, SEARCH_QUERY, N_FIELDS };
-static const char *const FIELD_NAMES[N_FIELDS] = {"event_id",   "timestamp", "user_id", "session_id", "event_type",
-                                                  "product_id", "category",  "price",   "quantity",   "search_query"};
 
 enum Kind { ABSENT = 0, JSON_NULL, STRING, NUMBER };
 typedef struct {
@@ -36,6 +34,7 @@ typedef struct {
 
 enum EventType { PAGE_VIEW, SEARCH, ADD_TO_CART, REMOVE_FROM_CART, PURCHASE, N_TYPES };
 static const char *const TYPE_NAMES[N_TYPES] = {"page_view", "search", "add_to_cart", "remove_from_cart", "purchase"};
+static const uint32_t TYPE_LENGTHS[N_TYPES] = {9, 6, 11, 16, 8};
 
 /* Output columns, in the order of the returned STRUCT. */
 enum Out { O_EVENT_ID, O_EVENT_TIME, O_USER_ID, O_SESSION_ID, O_EVENT_TYPE, O_PRODUCT_ID, O_CATEGORY, O_SEARCH_QUERY, O_PRICE, O_QUANTITY, O_REVENUE, N_OUT };
@@ -103,11 +102,23 @@ static const char *scan_plain_string(const char *p, const char *end, bool *ascii
 	return NULL;
 }
 
+/* The known field a key names, or -1. By length first: this runs for every key of every line. */
 static int field_of(const char *key, uint32_t len) {
-	for (int f = 0; f < N_FIELDS; f++) {
-		if (strlen(FIELD_NAMES[f]) == len && memcmp(FIELD_NAMES[f], key, len) == 0) return f;
+	switch (len) {
+	case 5: return memcmp(key, "price", 5) == 0 ? PRICE : -1;
+	case 7: return memcmp(key, "user_id", 7) == 0 ? USER_ID : -1;
+	case 8:
+		if (memcmp(key, "event_id", 8) == 0) return EVENT_ID;
+		if (memcmp(key, "category", 8) == 0) return CATEGORY;
+		return memcmp(key, "quantity", 8) == 0 ? QUANTITY : -1;
+	case 9: return memcmp(key, "timestamp", 9) == 0 ? TIMESTAMP : -1;
+	case 10:
+		if (memcmp(key, "session_id", 10) == 0) return SESSION_ID;
+		if (memcmp(key, "event_type", 10) == 0) return EVENT_TYPE;
+		return memcmp(key, "product_id", 10) == 0 ? PRODUCT_ID : -1;
+	case 12: return memcmp(key, "search_query", 12) == 0 ? SEARCH_QUERY : -1;
+	default: return -1;
 	}
-	return -1;
 }
 
 /* A flat object of known keys, each once, whose values are plain strings, numbers or null. */
@@ -303,7 +314,7 @@ static bool valid_event(const char *line, uint32_t len, Event *e) {
 	if (v[EVENT_TYPE].kind != STRING) return false;
 	int type = -1;
 	for (int t = 0; t < N_TYPES; t++) {
-		if (strlen(TYPE_NAMES[t]) == v[EVENT_TYPE].len && memcmp(TYPE_NAMES[t], v[EVENT_TYPE].text, v[EVENT_TYPE].len) == 0) type = t;
+		if (TYPE_LENGTHS[t] == v[EVENT_TYPE].len && memcmp(TYPE_NAMES[t], v[EVENT_TYPE].text, v[EVENT_TYPE].len) == 0) type = t;
 	}
 	if (type < 0) return false;
 	e->type = (enum EventType)type;
@@ -336,9 +347,14 @@ static bool valid_event(const char *line, uint32_t len, Event *e) {
 	return true;
 }
 
-static inline void set_null(duckdb_vector vector, idx_t row) {
+static inline void set_null(uint64_t *validity, idx_t row) {
+	validity[row / 64] &= ~((uint64_t)1 << (row % 64));
+}
+
+/* The vector's validity mask, made writable (all rows valid until set_null). */
+static uint64_t *writable_validity(duckdb_vector vector) {
 	duckdb_vector_ensure_validity_writable(vector);
-	duckdb_validity_set_row_invalid(duckdb_vector_get_validity(vector), row);
+	return duckdb_vector_get_validity(vector);
 }
 
 static void valid_event_function(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector output) {
@@ -348,7 +364,12 @@ static void valid_event_function(duckdb_function_info info, duckdb_data_chunk in
 	duckdb_string_t *line_data = (duckdb_string_t *)duckdb_vector_get_data(lines);
 	uint64_t *line_validity = duckdb_vector_get_validity(lines);
 	duckdb_vector out[N_OUT];
-	for (int c = 0; c < N_OUT; c++) out[c] = duckdb_struct_vector_get_child(output, c);
+	uint64_t *valid[N_OUT];
+	for (int c = 0; c < N_OUT; c++) {
+		out[c] = duckdb_struct_vector_get_child(output, c);
+		valid[c] = writable_validity(out[c]);
+	}
+	uint64_t *output_valid = writable_validity(output);
 	int64_t *event_time = (int64_t *)duckdb_vector_get_data(out[O_EVENT_TIME]);
 	int64_t *price = (int64_t *)duckdb_vector_get_data(out[O_PRICE]);
 	int32_t *quantity = (int32_t *)duckdb_vector_get_data(out[O_QUANTITY]);
@@ -363,8 +384,8 @@ static void valid_event_function(duckdb_function_info info, duckdb_data_chunk in
 			ok = valid_event(text, len, &e);
 		}
 		if (!ok) {
-			set_null(output, row);
-			for (int c = 0; c < N_OUT; c++) set_null(out[c], row);
+			set_null(output_valid, row);
+			for (int c = 0; c < N_OUT; c++) set_null(valid[c], row);
 			continue;
 		}
 		duckdb_vector_assign_string_element_len(out[O_EVENT_ID], row, e.event_id.text, e.event_id.len);
@@ -373,17 +394,17 @@ static void valid_event_function(duckdb_function_info info, duckdb_data_chunk in
 		duckdb_vector_assign_string_element_len(out[O_SESSION_ID], row, e.session_id.text, e.session_id.len);
 		duckdb_vector_assign_string_element_len(out[O_EVENT_TYPE], row, TYPE_NAMES[e.type], strlen(TYPE_NAMES[e.type]));
 		if (e.product_id.text) duckdb_vector_assign_string_element_len(out[O_PRODUCT_ID], row, e.product_id.text, e.product_id.len);
-		else set_null(out[O_PRODUCT_ID], row);
+		else set_null(valid[O_PRODUCT_ID], row);
 		if (e.category_len >= 0) duckdb_vector_assign_string_element_len(out[O_CATEGORY], row, e.category, e.category_len);
-		else set_null(out[O_CATEGORY], row);
+		else set_null(valid[O_CATEGORY], row);
 		if (e.search_query_len >= 0) duckdb_vector_assign_string_element_len(out[O_SEARCH_QUERY], row, e.search_query, e.search_query_len);
-		else set_null(out[O_SEARCH_QUERY], row);
+		else set_null(valid[O_SEARCH_QUERY], row);
 		if (e.has_price) price[row] = e.price_cents;
-		else set_null(out[O_PRICE], row);
+		else set_null(valid[O_PRICE], row);
 		if (e.has_quantity) quantity[row] = e.quantity;
-		else set_null(out[O_QUANTITY], row);
+		else set_null(valid[O_QUANTITY], row);
 		if (e.type == PURCHASE) revenue[row] = e.price_cents * e.quantity;
-		else set_null(out[O_REVENUE], row);
+		else set_null(valid[O_REVENUE], row);
 	}
 }
 
