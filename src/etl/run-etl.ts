@@ -33,11 +33,13 @@ export interface EtlOptions {
 const PIECE_BYTES = Number(process.env.STRATA_PIECE_BYTES) || undefined;
 
 /**
- * Runs up to this size stage in memory (faster); bigger backlogs on disk (see RunStaging.open).
- * About 12 batches of 625k events; `STRATA_STAGING=disk|memory` decides for tests.
+ * Runs up to this size stage in memory (faster: DuckDB spills what does not fit, uncompressed);
+ * bigger backlogs on disk (see RunStaging.open). 48 batches of 625k events staged in memory in
+ * 110 s against 130 s on disk, peak RSS 1.22 GB against 1.31; 24 in 59 s against 73 s.
+ * `STRATA_STAGING=disk|memory` decides for tests.
  */
-const IN_MEMORY_MAX_FILES = 12;
-const IN_MEMORY_MAX_BYTES = 512 << 20;
+const IN_MEMORY_MAX_FILES = 48;
+const IN_MEMORY_MAX_BYTES = 2048 << 20;
 
 function stageOnDisk(todo: readonly ObjectInfo[]): boolean {
   const forced = process.env.STRATA_STAGING;
