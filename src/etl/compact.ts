@@ -5,7 +5,7 @@ import { Db } from '../db/duckdb.js';
 import { sqlString, sqlStringList } from '../db/sql.js';
 import { eventsFileKey, partitionPath } from '../ledger/layout.js';
 import { WarehouseLock } from '../ledger/lock.js';
-import { commit, readSnapshot } from '../ledger/log.js';
+import { checkpointIfDue, commit, readSnapshot } from '../ledger/log.js';
 import { removeUncommitted } from '../ledger/recover.js';
 import { emptyRejectCounts, type DataFile } from '../ledger/types.js';
 import { COMPACTED_EVENTS_PARQUET } from '../silver/parquet-options.js';
@@ -114,7 +114,9 @@ async function compactOnce(options: CompactOptions, state: { committed: boolean 
     state.committed = true;
     await faultPoint('compact:committed');
     for (const key of remove) await warehouse.delete(key);
-    await refreshCatalog(warehouse, undefined, await readSnapshot(warehouse));
+    const committed = await readSnapshot(warehouse);
+    await checkpointIfDue(warehouse, committed);
+    await refreshCatalog(warehouse, undefined, committed);
     return { ...report, files_removed: remove.length, files_written: add.length, duration_ms: Date.now() - startedAt.getTime() };
   } finally {
     if (workDir) await rm(workDir, { recursive: true, force: true });

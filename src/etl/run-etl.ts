@@ -6,7 +6,7 @@ import { CorruptFileError, hashStored, stageBronze, type StagedText, type TextPa
 import { refreshCatalog } from '../catalog/refresh-catalog.js';
 import { eventsFileKey, quarantineFileKey } from '../ledger/layout.js';
 import { WarehouseLock } from '../ledger/lock.js';
-import { commit, readSnapshot } from '../ledger/log.js';
+import { checkpointIfDue, commit, readSnapshot } from '../ledger/log.js';
 import { removeUncommitted } from '../ledger/recover.js';
 import { emptyRejectCounts, REJECT_REASONS, type BronzeFileRecord, type DataFile, type RunRecord, type Snapshot } from '../ledger/types.js';
 import type { ObjectInfo, Storage } from '../storage/storage.js';
@@ -207,7 +207,9 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
     phase('commit');
     state.committed = true;
     await faultPoint('etl:committed');
-    await refreshCatalog(warehouse, bronze, await readSnapshot(warehouse));
+    const committed = await readSnapshot(warehouse);
+    await checkpointIfDue(warehouse, committed);
+    await refreshCatalog(warehouse, bronze, committed);
     phase('catalog');
     await faultPoint('etl:catalog-refreshed');
     return toReport(run, files, skipped);

@@ -15,6 +15,11 @@ export function logKey(version: number): string {
   return `${LOG_PREFIX}${pad(version, 20)}.json`;
 }
 
+/** The snapshot as of a version, so that readers replay only the commits after it (see log.ts). */
+export function checkpointKey(version: number): string {
+  return `${LOG_PREFIX}${pad(version, 20)}.checkpoint.json`;
+}
+
 export function partitionPath(p: HourPartition): string {
   return `year=${pad(p.year, 4)}/month=${pad(p.month)}/day=${pad(p.day)}/hour=${pad(p.hour)}`;
 }

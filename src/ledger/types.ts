@@ -94,4 +94,6 @@ export interface Snapshot {
   readonly files: ReadonlyMap<string, BronzeFileRecord>;
   readonly runs: readonly RunRecord[];
   readonly fieldsSeen: ReadonlySet<string>;
+  /** The version of the checkpoint it was read from (0: none); see ledger/log.ts. */
+  readonly checkpointVersion?: number;
 }
