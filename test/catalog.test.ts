@@ -144,6 +144,10 @@ describe('catalog.duckdb', () => {
         { path: 'b.jsonl.gz', state: 'failed', reason: 'corrupt_file', bad_price: '1' },
       ]);
       expect(await db.scalar("SELECT count(*) FROM data_files WHERE table_name = 'events'")).toBe(3);
+      expect(
+        await db.all(`SELECT CAST(started_at AS VARCHAR) AS started, CAST(finished_at AS VARCHAR) AS finished, typeof(started_at) AS t,
+          new_fields, typeof(changed_files) AS lists FROM runs WHERE run_id = 'r1'`),
+      ).toEqual([{ started: '2025-07-01 03:00:00', finished: '2025-07-01 03:00:01.5', t: 'TIMESTAMP', new_fields: [], lists: 'VARCHAR[]' }]);
     });
   });
 
