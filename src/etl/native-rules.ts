@@ -7,8 +7,9 @@ import { classifySql } from './cleaning-sql.js';
 /**
  * The native fast path of SPEC §3 (src/etl/native/strata_rules.c, built by `npm run build` when
  * a C compiler is there). It recognises the usual valid line in one pass and returns its silver
- * columns; every other line goes through the SQL rules, which stay the definition. On a clean batch it cuts classifying from ~2 s to ~1.2 s.
- * STRATA_NATIVE_RULES=0 turns it off (the SQL rules alone give the same rows, only slower).
+ * columns; every other line goes through the SQL rules, which stay the definition. On a clean
+ * batch it cuts classifying from ~2 s to ~1.2 s. STRATA_NATIVE_RULES=0 turns it off (the SQL
+ * rules alone give the same rows, only slower).
  */
 const EXTENSION_FILE = 'native/strata_rules.duckdb_extension';
 
@@ -18,19 +19,14 @@ function extensionPath(): string | undefined {
   return candidates.map((url) => fileURLToPath(url)).find((file) => existsSync(file));
 }
 
-/** Whether a run should try the native rules: built, and not turned off. */
-export function nativeRulesWanted(): boolean {
-  return process.env.STRATA_NATIVE_RULES !== '0' && extensionPath() !== undefined;
-}
-
 /**
- * Loads the native rules into `db` (opened with allowUnsignedExtensions). False, with the reason,
- * when they cannot be used here (another DuckDB build, another platform): the SQL rules then
- * classify every line, which is correct, just slower.
+ * Loads the native rules into `db` (opened with allowUnsignedExtensions). Not loaded when not
+ * built or turned off, or, with the reason, when the build cannot be used here (another DuckDB,
+ * another platform): the SQL rules then classify every line, which is correct, just slower.
  */
-export async function loadNativeRules(db: Db): Promise<{ loaded: true } | { loaded: false; reason: string }> {
+export async function loadNativeRules(db: Db): Promise<{ loaded: true } | { loaded: false; reason?: string }> {
   const file = extensionPath();
-  if (process.env.STRATA_NATIVE_RULES === '0' || !file) return { loaded: false, reason: 'not built or turned off' };
+  if (process.env.STRATA_NATIVE_RULES === '0' || !file) return { loaded: false };
   try {
     await db.run(`LOAD ${sqlString(file)}`);
     return { loaded: true };

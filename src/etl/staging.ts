@@ -91,7 +91,7 @@ export class RunStaging {
       allowUnsignedExtensions: true,
     });
     const native = await loadNativeRules(db);
-    if (!native.loaded && native.reason !== 'not built or turned off') {
+    if (!native.loaded && native.reason !== undefined) {
       process.stderr.write(`strata: native rules not usable here (${native.reason}); the SQL rules classify every line (slower)\n`);
     }
     await db.run(`SET preserve_insertion_order = false`);
