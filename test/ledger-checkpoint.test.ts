@@ -1,10 +1,11 @@
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointKey, logKey } from '../src/ledger/layout.js';
-import { commit, readLog, readSnapshot, replay, writeCheckpoint } from '../src/ledger/log.js';
+import { commit, latestVersion, readLog, readSnapshot, replay, writeCheckpoint } from '../src/ledger/log.js';
 import { emptyRejectCounts, type CommitEntry, type Snapshot } from '../src/ledger/types.js';
 import { LocalStorage } from '../src/storage/local.js';
+import type { Storage } from '../src/storage/storage.js';
 import { writeBronze, pageView } from './helpers/bronze.js';
 import { runCli, tempDir } from './helpers/cli.js';
 
@@ -48,6 +49,24 @@ describe('ledger checkpoints', () => {
     expect(plain(snapshot)).toEqual(plain(replay(await readLog(storage))));
     expect(snapshot.version).toBe(7);
     expect(snapshot.dataFiles.map((f) => f.key).sort()).toEqual(['events/h1/part-run-1.parquet', 'events/h3/part-run-3.parquet', 'events/h4/part-run-4.parquet', 'events/h6/part-run-6.parquet', 'events/h7/part-run-7.parquet']);
+  });
+
+  it('lists the log only after the checkpoint the pointer names', async () => {
+    const starts: (string | undefined)[] = [];
+    const list: Storage['list'] = (prefix, options) => {
+      starts.push(options?.startAfter);
+      return storage.list(prefix, options);
+    };
+    const spy = new Proxy(storage, {
+      get: (target, name) => {
+        if (name === 'list') return list;
+        const value: unknown = Reflect.get(target, name);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    expect((await readSnapshot(spy)).version).toBe(7);
+    expect(await latestVersion(spy)).toBe(7);
+    expect(starts).toEqual([logKey(5), logKey(5)]);
   });
 
   it('does not read the commits a checkpoint covers', async () => {
@@ -105,6 +124,7 @@ describe('etl and compact write checkpoints', () => {
   it('every second version, and readers see the same state with or without them', async () => {
     const log = (await readdir(path.join(wh(), '_strata/log'))).sort();
     expect(log.filter((f) => f.endsWith('.checkpoint.json'))).toEqual(['00000000000000000002.checkpoint.json', '00000000000000000004.checkpoint.json', '00000000000000000006.checkpoint.json']);
+    expect(JSON.parse(await readFile(path.join(wh(), '_strata/last_checkpoint.json'), 'utf8'))).toEqual({ version: 6 });
     const status = async () => {
       const run = await runCli(['status', '--bronze', bronze(), '--warehouse', wh(), '--json'], { env });
       expect(run.code, run.stderr).toBe(0);

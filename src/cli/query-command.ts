@@ -1,9 +1,9 @@
 import { Option, type Command } from 'commander';
 import type { AthenaOptions } from '../cloud/athena-engine.js';
 import { resolveRoots } from '../config.js';
+import { latestVersion } from '../ledger/log.js';
 import { QUERIES, QUERY_NAMES, parseLimit, parseQueryName, parseTimeRange, runBusinessQuery } from '../queries/run-query.js';
 import { runReadOnlySql, type SqlResult } from '../queries/run-sql.js';
-import { LOG_PREFIX } from '../ledger/layout.js';
 import { openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { formatResult, parseFormat, type OutputColumn, type ResultSet } from './output.js';
@@ -104,16 +104,12 @@ async function againIfMovedOn<T>(warehouse: Storage, body: () => Promise<T>): Pr
 
 /** The newest commit's version, from the log's key names alone. */
 async function logVersion(warehouse: Storage): Promise<number> {
-  let version = 0;
   try {
-    for await (const object of warehouse.list(LOG_PREFIX)) {
-      const m = /(\d{20})\.json$/.exec(object.key);
-      if (m) version = Math.max(version, Number(m[1]));
-    }
+    return await latestVersion(warehouse);
   } catch {
     // An unreachable warehouse: the query itself reports it.
+    return 0;
   }
-  return version;
 }
 
 /** `--engine duckdb|athena` and Athena's settings (options beat STRATA_ATHENA_* variables). */

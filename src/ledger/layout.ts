@@ -15,6 +15,9 @@ export function logKey(version: number): string {
   return `${LOG_PREFIX}${pad(version, 20)}.json`;
 }
 
+/** Names the newest checkpoint, so that readers list the log only from there (see log.ts). */
+export const LAST_CHECKPOINT_KEY = '_strata/last_checkpoint.json';
+
 /** The snapshot as of a version, so that readers replay only the commits after it (see log.ts). */
 export function checkpointKey(version: number): string {
   return `${LOG_PREFIX}${pad(version, 20)}.checkpoint.json`;

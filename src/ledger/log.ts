@@ -1,5 +1,5 @@
 import { ObjectExistsError, type Storage } from '../storage/storage.js';
-import { checkpointKey, LOG_PREFIX, logKey } from './layout.js';
+import { checkpointKey, LAST_CHECKPOINT_KEY, LOG_PREFIX, logKey } from './layout.js';
 import type { BronzeFileRecord, CommitEntry, DataFile, RunRecord, Snapshot } from './types.js';
 
 /**
@@ -54,36 +54,74 @@ interface CheckpointBody {
 }
 
 /**
- * The committed state: the newest checkpoint, then the commits after it. A checkpoint is derived
- * data (written whole and atomically after a commit, like Delta's): one that cannot be read is
- * passed over for an older one, or for replaying every commit.
+ * The committed state: the newest checkpoint, then the commits after it. The pointer
+ * LAST_CHECKPOINT_KEY lets this list only the log after that checkpoint; without a usable
+ * pointer the whole log is listed and the newest readable checkpoint taken. A checkpoint is
+ * derived data (written whole and atomically after a commit, like Delta's): one that cannot be
+ * read is passed over for an older one, or for replaying every commit.
  */
 export async function readSnapshot(storage: Storage): Promise<Snapshot> {
-  const commits: { version: number; key: string }[] = [];
-  const checkpoints: { version: number; key: string }[] = [];
-  for await (const object of storage.list(LOG_PREFIX)) {
+  const pointed = await readPointer(storage);
+  if (pointed !== undefined) {
+    const base = await readCheckpoint(storage, checkpointKey(pointed), pointed);
+    if (base) return replay(await readCommits(storage, (await listLog(storage, logKey(pointed))).commits, base.version), base);
+  }
+  const { commits, checkpoints } = await listLog(storage);
+  const committed = new Set(commits.map((c) => c.version));
+  let base: Snapshot | undefined;
+  for (const checkpoint of checkpoints.sort((a, b) => b.version - a.version)) {
+    if (!committed.has(checkpoint.version)) continue;
+    base = await readCheckpoint(storage, checkpoint.key, checkpoint.version);
+    if (base) break;
+  }
+  return replay(await readCommits(storage, commits, base?.version ?? 0), base);
+}
+
+/** The newest committed version (0: none), listing the log only after the last checkpoint. */
+export async function latestVersion(storage: Storage): Promise<number> {
+  const pointed = await readPointer(storage);
+  const { commits } = await listLog(storage, pointed === undefined ? undefined : logKey(pointed));
+  return Math.max(pointed ?? 0, ...commits.map((c) => c.version));
+}
+
+interface LogKey {
+  readonly version: number;
+  readonly key: string;
+}
+
+async function listLog(storage: Storage, startAfter?: string): Promise<{ commits: LogKey[]; checkpoints: LogKey[] }> {
+  const commits: LogKey[] = [];
+  const checkpoints: LogKey[] = [];
+  for await (const object of storage.list(LOG_PREFIX, { startAfter })) {
     const commitMatch = COMMIT_KEY.exec(object.key);
     if (commitMatch) commits.push({ version: Number(commitMatch[1]), key: object.key });
     const checkpointMatch = CHECKPOINT_KEY.exec(object.key);
     if (checkpointMatch) checkpoints.push({ version: Number(checkpointMatch[1]), key: object.key });
   }
   commits.sort((a, b) => a.version - b.version);
-  checkpoints.sort((a, b) => b.version - a.version);
-  const committed = new Set(commits.map((c) => c.version));
-  let base: Snapshot | undefined;
-  for (const checkpoint of checkpoints) {
-    if (!committed.has(checkpoint.version)) continue;
-    base = await readCheckpoint(storage, checkpoint.key, checkpoint.version);
-    if (base) break;
-  }
-  const after = commits.filter((c) => c.version > (base?.version ?? 0));
+  return { commits, checkpoints };
+}
+
+/** The commits after version `after`, in order. */
+async function readCommits(storage: Storage, commits: readonly LogKey[], after: number): Promise<CommitEntry[]> {
+  const todo = commits.filter((c) => c.version > after);
   const entries: CommitEntry[] = [];
   // A few reads at a time: one request each on S3, and a warehouse from before checkpoints has thousands.
-  for (let at = 0; at < after.length; at += 16) {
-    const read = after.slice(at, at + 16).map(async (c) => JSON.parse((await storage.readBytes(c.key)).toString('utf8')) as CommitEntry);
+  for (let at = 0; at < todo.length; at += 16) {
+    const read = todo.slice(at, at + 16).map(async (c) => JSON.parse((await storage.readBytes(c.key)).toString('utf8')) as CommitEntry);
     entries.push(...(await Promise.all(read)));
   }
-  return replay(entries, base);
+  return entries;
+}
+
+/** The version LAST_CHECKPOINT_KEY names, or undefined when there is none or it cannot be read. */
+async function readPointer(storage: Storage): Promise<number | undefined> {
+  try {
+    const { version } = JSON.parse((await storage.readBytes(LAST_CHECKPOINT_KEY)).toString('utf8')) as { version?: unknown };
+    return typeof version === 'number' && Number.isSafeInteger(version) && version > 0 ? version : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function readCheckpoint(storage: Storage, key: string, version: number): Promise<Snapshot | undefined> {
@@ -124,6 +162,8 @@ export async function writeCheckpoint(storage: Storage, snapshot: Snapshot): Pro
   } catch (err) {
     if (!(err instanceof ObjectExistsError)) throw err;
   }
+  // After the checkpoint, never before: the pointer only ever names a checkpoint that is there.
+  await storage.write(LAST_CHECKPOINT_KEY, `${JSON.stringify({ version: snapshot.version })}\n`);
 }
 
 export class ConcurrentCommitError extends Error {

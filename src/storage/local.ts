@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { UserError } from '../errors.js';
-import { assertSafeKey, ObjectExistsError, type ObjectInfo, type Storage, type WriteOptions } from './storage.js';
+import { assertSafeKey, ObjectExistsError, type ListOptions, type ObjectInfo, type Storage, type WriteOptions } from './storage.js';
 
 /** Temporary names start with a dot and never end like data, so no reader mistakes them for data. */
 const TEMP_PREFIX = '.strata-tmp-';
@@ -26,14 +26,14 @@ export class LocalStorage implements Storage {
     return path.join(this.#root, ...key.split('/'));
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo> {
     // Walk only the directory the prefix names, then filter by the rest of the prefix.
     const slash = prefix.lastIndexOf('/');
     const dirKey = slash >= 0 ? prefix.slice(0, slash) : '';
-    yield* this.#walk(dirKey, prefix);
+    yield* this.#walk(dirKey, prefix, options.startAfter ?? '');
   }
 
-  async *#walk(dirKey: string, prefix: string): AsyncIterable<ObjectInfo> {
+  async *#walk(dirKey: string, prefix: string, startAfter: string): AsyncIterable<ObjectInfo> {
     const dir = dirKey === '' ? this.#root : this.localPath(dirKey);
     let entries;
     try {
@@ -49,8 +49,8 @@ export class LocalStorage implements Storage {
       const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
       // Symlinks are not followed: a link could lead out of the root.
       if (entry.isDirectory()) {
-        if (prefix.startsWith(`${key}/`) || `${key}/`.startsWith(prefix) || prefix === '') yield* this.#walk(key, prefix);
-      } else if (entry.isFile() && key.startsWith(prefix)) {
+        if (prefix.startsWith(`${key}/`) || `${key}/`.startsWith(prefix) || prefix === '') yield* this.#walk(key, prefix, startAfter);
+      } else if (entry.isFile() && key.startsWith(prefix) && key > startAfter) {
         const info = await this.stat(key);
         if (info) yield info;
       }

@@ -18,7 +18,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { createS3Client, parseS3Uri, s3Settings, type S3Location, type S3Settings } from './s3-config.js';
 import { isNoSuchKey, noSuchObject, s3Failure, unreachableRoot } from './s3-errors.js';
 import { createWithClaims, INTERNAL_PREFIX, putIfNoneMatch, supportsConditionalPut } from './s3-exclusive.js';
-import { assertSafeKey, ObjectExistsError, type ObjectInfo, type Storage, type WriteOptions } from './storage.js';
+import { assertSafeKey, ObjectExistsError, type ListOptions, type ObjectInfo, type Storage, type WriteOptions } from './storage.js';
 
 /** Local temporary files (readFile) start with this, like LocalStorage's. */
 const TEMP_PREFIX = '.strata-tmp-';
@@ -69,11 +69,12 @@ export class S3Storage implements Storage {
     return undefined;
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo> {
     const fullPrefix = this.#fullKey(prefix);
+    const startAfter = options.startAfter === undefined ? undefined : this.#fullKey(options.startAfter);
     let token: string | undefined;
     do {
-      const input = { Bucket: this.#location.bucket, Prefix: fullPrefix, ContinuationToken: token };
+      const input = { Bucket: this.#location.bucket, Prefix: fullPrefix, ContinuationToken: token, StartAfter: token === undefined ? startAfter : undefined };
       const page = await this.#call('list', prefix, () => this.#client.send(new ListObjectsV2Command(input)));
       for (const object of page.Contents ?? []) {
         const key = (object.Key ?? '').slice(this.#base.length);

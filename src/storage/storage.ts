@@ -14,6 +14,11 @@ export interface WriteOptions {
   readonly ifNotExists?: boolean;
 }
 
+export interface ListOptions {
+  /** Skip keys up to and including this one (S3's StartAfter): a long log is read from a known point. */
+  readonly startAfter?: string;
+}
+
 /**
  * The whole of what strata asks of a place that holds files: a local folder or an S3 prefix.
  * Writes are atomic: a reader sees the old object, the new one, or none, never half of one.
@@ -21,8 +26,8 @@ export interface WriteOptions {
 export interface Storage {
   /** The root as the user wrote it, for messages. */
   readonly uri: string;
-  /** Every object whose key starts with `prefix`, in key order. */
-  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** Every object whose key starts with `prefix`, in key order; with `startAfter`, only keys after it. */
+  list(prefix: string, options?: ListOptions): AsyncIterable<ObjectInfo>;
   stat(key: string): Promise<ObjectInfo | undefined>;
   read(key: string): Promise<Readable>;
   readBytes(key: string): Promise<Buffer>;

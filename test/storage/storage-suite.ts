@@ -144,6 +144,22 @@ export function runStorageSuite(name: string, newStorage: () => Promise<StorageF
         expect(await keysOf('year=2025')).toEqual([]);
       });
 
+      it('starts after a given key, which need not exist', async () => {
+        for (const key of layout) await storage.write(key, key);
+        const sorted = [...layout].sort(compareKeys);
+        const after = async (prefix: string, startAfter: string): Promise<string[]> =>
+          (await collect(storage.list(prefix, { startAfter }))).map((o) => o.key);
+        const from = 'year=2024/month=03/day=01/hour=07/minute=05/b.jsonl.gz';
+        expect(await after('', from)).toEqual(sorted.filter((k) => k > from));
+        expect(await after('year=2024/month=03/', 'year=2024/month=03/day=01/hour=07/minute=06')).toEqual([
+          'year=2024/month=03/day=01/hour=07/minute=10/a.jsonl.gz',
+          'year=2024/month=03/day=02/hour=00/minute=00/a.jsonl.gz',
+        ]);
+        expect(await after('x', 'x/1')).toEqual(['xy']);
+        expect(await after('x', '')).toEqual(['x/1', 'xy']);
+        expect(await after('', 'z')).toEqual([]);
+      });
+
       it('gives the same size and etag as stat', async () => {
         await storage.write('d/one', '1');
         await storage.write('d/three', '333');
