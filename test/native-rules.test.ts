@@ -76,6 +76,16 @@ describe('native rules against the SQL rules', () => {
     expectAgreement(lines, found);
   });
 
+  it('write every row of every chunk, whatever the rows before held', async () => {
+    // A chunk of lines left to SQL (NULL structs), then chunks of valid lines with every field set.
+    const full = (i: number) => withFields(`"event_type":"purchase","product_id":"P${i}","category":"c","price":1.5,"quantity":2`);
+    const search = (i: number) => withFields(`"event_type":"search","search_query":"q${i}"`);
+    const lines = [...Array.from({ length: 2048 }, () => '{}'), ...Array.from({ length: 2048 }, (_, i) => full(i)), ...Array.from({ length: 2048 }, (_, i) => search(i)), ...Array.from({ length: 2048 }, (_, i) => full(i))];
+    const found = await verdicts(lines);
+    expect(found.filter((v) => v.native !== null)).toHaveLength(3 * 2048);
+    expectAgreement(lines, found);
+  });
+
   it('leave every reject, and every line they do not fully understand, to the SQL rules', async () => {
     const lines = [
       '',

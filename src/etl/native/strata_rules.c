@@ -351,10 +351,15 @@ static inline void set_null(uint64_t *validity, idx_t row) {
 	validity[row / 64] &= ~((uint64_t)1 << (row % 64));
 }
 
-/* The vector's validity mask, made writable (all rows valid until set_null). */
-static uint64_t *writable_validity(duckdb_vector vector) {
+/*
+ * The vector's validity mask, made writable and set valid for the first `rows` rows: DuckDB may
+ * hand over a vector that held NULLs for another chunk, so every row's bit is written here.
+ */
+static uint64_t *writable_validity(duckdb_vector vector, idx_t rows) {
 	duckdb_vector_ensure_validity_writable(vector);
-	return duckdb_vector_get_validity(vector);
+	uint64_t *validity = duckdb_vector_get_validity(vector);
+	memset(validity, 0xff, sizeof(uint64_t) * ((rows + 63) / 64));
+	return validity;
 }
 
 static void valid_event_function(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector output) {
@@ -367,9 +372,9 @@ static void valid_event_function(duckdb_function_info info, duckdb_data_chunk in
 	uint64_t *valid[N_OUT];
 	for (int c = 0; c < N_OUT; c++) {
 		out[c] = duckdb_struct_vector_get_child(output, c);
-		valid[c] = writable_validity(out[c]);
+		valid[c] = writable_validity(out[c], rows);
 	}
-	uint64_t *output_valid = writable_validity(output);
+	uint64_t *output_valid = writable_validity(output, rows);
 	int64_t *event_time = (int64_t *)duckdb_vector_get_data(out[O_EVENT_TIME]);
 	int64_t *price = (int64_t *)duckdb_vector_get_data(out[O_PRICE]);
 	int32_t *quantity = (int32_t *)duckdb_vector_get_data(out[O_QUANTITY]);
