@@ -8,13 +8,7 @@ import type { BronzeFileRecord, CommitEntry, DataFile, RunRecord, Snapshot } fro
  * (link() locally, If-None-Match on S3). Everything else — data files, catalog — follows from it.
  */
 export async function readLog(storage: Storage): Promise<CommitEntry[]> {
-  const entries: CommitEntry[] = [];
-  for await (const object of storage.list(LOG_PREFIX)) {
-    if (!/\/\d{20}\.json$/.test(object.key)) continue;
-    entries.push(JSON.parse((await storage.readBytes(object.key)).toString('utf8')) as CommitEntry);
-  }
-  entries.sort((a, b) => a.version - b.version);
-  return entries;
+  return readCommits(storage, (await listLog(storage)).commits, 0);
 }
 
 /** Applies `entries` (in version order, all after `base`) to `base`, or to the empty state. */
