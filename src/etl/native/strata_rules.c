@@ -397,7 +397,7 @@ static void valid_event_function(duckdb_function_info info, duckdb_data_chunk in
 		event_time[row] = e.event_time;
 		duckdb_vector_assign_string_element_len(out[O_USER_ID], row, e.user_id.text, e.user_id.len);
 		duckdb_vector_assign_string_element_len(out[O_SESSION_ID], row, e.session_id.text, e.session_id.len);
-		duckdb_vector_assign_string_element_len(out[O_EVENT_TYPE], row, TYPE_NAMES[e.type], strlen(TYPE_NAMES[e.type]));
+		duckdb_vector_assign_string_element_len(out[O_EVENT_TYPE], row, TYPE_NAMES[e.type], TYPE_LENGTHS[e.type]);
 		if (e.product_id.text) duckdb_vector_assign_string_element_len(out[O_PRODUCT_ID], row, e.product_id.text, e.product_id.len);
 		else set_null(valid[O_PRODUCT_ID], row);
 		if (e.category_len >= 0) duckdb_vector_assign_string_element_len(out[O_CATEGORY], row, e.category, e.category_len);
