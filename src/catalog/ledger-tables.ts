@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { Db } from '../db/duckdb.js';
 import { sqlIdent, sqlString } from '../db/sql.js';
 import { REJECT_REASONS, type RejectCounts, type Snapshot } from '../ledger/types.js';
@@ -86,17 +85,15 @@ const DATA_FILES: readonly ColumnDef[] = [
 ];
 
 /**
- * Loads rows through a JSON lines file in `scratchDir` (named like a temporary, which listings skip): a run's ledger grows by a row or two
+ * Loads rows through a JSON lines file named `${tempPrefix}...`: a ledger grows by a row or two
  * each run, and INSERT statements of literals cost DuckDB 0.9 s to parse for 2,000 runs.
  */
-async function writeTable(db: Db, scratchDir: string, name: string, columns: readonly ColumnDef[], rows: readonly Cell[][]): Promise<void> {
-  const file = path.join(scratchDir, `.strata-tmp-ledger-${name}-${randomBytes(6).toString('hex')}.json`);
-  const lines = rows.map((r) => JSON.stringify(Object.fromEntries(columns.map((c, i) => [c.name, r[i] ?? null]))));
-  await writeFile(file, lines.length ? `${lines.join('\n')}\n` : '');
+async function writeTable(db: Db, tempPrefix: string, name: string, columns: readonly ColumnDef[], rows: readonly Cell[][]): Promise<void> {
+  await db.run(`CREATE TABLE ${sqlIdent(name)} (${columns.map((c) => `${sqlIdent(c.name)} ${c.type}`).join(', ')})`);
+  if (rows.length === 0) return;
+  const file = `${tempPrefix}${name}-${randomBytes(6).toString('hex')}.json`;
+  await writeFile(file, `${rows.map((r) => JSON.stringify(Object.fromEntries(columns.map((c, i) => [c.name, r[i] ?? null])))).join('\n')}\n`);
   try {
-    const declared = columns.map((c) => `${sqlIdent(c.name)} ${c.type}`).join(', ');
-    await db.run(`CREATE TABLE ${sqlIdent(name)} (${declared})`);
-    if (rows.length === 0) return;
     const types = `{${columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ')}}`;
     await db.run(`INSERT INTO ${sqlIdent(name)} SELECT * FROM read_json(${sqlString(file)}, format = 'newline_delimited', columns = ${types})`);
   } finally {
@@ -104,10 +101,11 @@ async function writeTable(db: Db, scratchDir: string, name: string, columns: rea
   }
 }
 
-export async function writeLedgerTables(db: Db, snapshot: Snapshot, scratchDir: string): Promise<void> {
+/** `tempPrefix`: a path prefix for the files the tables load from, removed after. */
+export async function writeLedgerTables(db: Db, snapshot: Snapshot, tempPrefix: string): Promise<void> {
   await writeTable(
     db,
-    scratchDir,
+    tempPrefix,
     'runs',
     RUNS,
     snapshot.runs.map((r) => [
@@ -131,7 +129,7 @@ export async function writeLedgerTables(db: Db, snapshot: Snapshot, scratchDir: 
   const files = [...snapshot.files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   await writeTable(
     db,
-    scratchDir,
+    tempPrefix,
     'files',
     FILES,
     files.map((f) => [
@@ -151,7 +149,7 @@ export async function writeLedgerTables(db: Db, snapshot: Snapshot, scratchDir: 
   );
   await writeTable(
     db,
-    scratchDir,
+    tempPrefix,
     'data_files',
     DATA_FILES,
     snapshot.dataFiles.map((f) => [

@@ -121,7 +121,7 @@ export async function buildCatalog(warehouse: Storage, bronze: Storage | undefin
       await db.run(`CREATE VIEW events AS ${eventsRelationSql(eventPaths)}`);
       await db.run(`CREATE VIEW quarantine AS ${quarantineRelationSql(quarantinePaths)}`);
       if (bronzeRoot !== null) await db.run(`CREATE VIEW bronze_events AS ${bronzeRelationSql(bronzeRoot)}`);
-      await writeLedgerTables(db, snapshot, dir);
+      await writeLedgerTables(db, snapshot, path.join(dir, `${TEMP_PREFIX}ledger-`));
       await db.run(
         'CREATE TABLE catalog_info (version BIGINT, built_at TIMESTAMP, warehouse VARCHAR, bronze_root VARCHAR, read_paths VARCHAR[], read_directories VARCHAR[])',
       );
