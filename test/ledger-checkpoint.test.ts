@@ -69,6 +69,24 @@ describe('ledger checkpoints', () => {
     expect(starts).toEqual([logKey(5), logKey(5)]);
   });
 
+  it('finds newer versions from a known one by listing from it, and starts over when it has vanished', async () => {
+    const starts: (string | undefined)[] = [];
+    const list: Storage['list'] = (prefix, options) => {
+      starts.push(options?.startAfter);
+      return storage.list(prefix, options);
+    };
+    const spy = new Proxy(storage, {
+      get: (target, name) => (name === 'list' ? list : (Reflect.get(target, name) as (...args: unknown[]) => unknown).bind(target)),
+    });
+    expect(await latestVersion(spy, 6)).toBe(7);
+    expect(await latestVersion(spy, 7)).toBe(7);
+    expect(starts).toEqual([logKey(5), logKey(6)]);
+    // A warehouse replaced by a younger one: version 9 is not there, so the whole log decides.
+    starts.length = 0;
+    expect(await latestVersion(spy, 9)).toBe(7);
+    expect(starts).toEqual([logKey(8), logKey(5)]);
+  });
+
   it('does not read the commits a checkpoint covers', async () => {
     const key = path.join(dir, logKey(3));
     await writeFile(`${key}.keep`, await storage.readBytes(logKey(3)));

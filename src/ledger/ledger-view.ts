@@ -14,7 +14,7 @@ export class LedgerView {
 
   /** The newest committed version, 0 for an empty warehouse. */
   version(): Promise<number> {
-    return latestVersion(this.warehouse);
+    return latestVersion(this.warehouse, this.#cached?.version);
   }
 
   async snapshot(): Promise<Snapshot> {

@@ -71,8 +71,17 @@ export async function readSnapshot(storage: Storage): Promise<Snapshot> {
   return replay(await readCommits(storage, commits, base?.version ?? 0), base);
 }
 
-/** The newest committed version (0: none), listing the log only after the last checkpoint. */
-export async function latestVersion(storage: Storage): Promise<number> {
+/**
+ * The newest committed version (0: none), listing the log only after the last checkpoint, or,
+ * given a version `known` to be committed, only from that version on (a reader that asks again
+ * and again, like serve's, then lists one or two keys). Should `known` have vanished (the
+ * warehouse was replaced), the whole answer is worked out again.
+ */
+export async function latestVersion(storage: Storage, known?: number): Promise<number> {
+  if (known !== undefined && known > 0) {
+    const { commits } = await listLog(storage, logKey(known - 1));
+    if (commits.some((c) => c.version === known)) return Math.max(...commits.map((c) => c.version));
+  }
   const pointed = await readPointer(storage);
   const { commits } = await listLog(storage, pointed === undefined ? undefined : logKey(pointed));
   return Math.max(pointed ?? 0, ...commits.map((c) => c.version));
