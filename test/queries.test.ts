@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCatalogInfo } from '../src/catalog/refresh-catalog.js';
 import { readSnapshot } from '../src/ledger/log.js';
 import { eventsFileKey } from '../src/ledger/layout.js';
-import { eventFilesInRange, parseInstant, parseLimit, parseQueryName, parseTimeRange, runBusinessQuery, QUERY_NAMES, type QueryName } from '../src/queries/run-query.js';
+import { businessQuerySql, eventFilesInRange, eventPathsInRange, parseInstant, parseLimit, parseQueryName, parseTimeRange, runBusinessQuery, QUERY_NAMES, type QueryName } from '../src/queries/run-query.js';
 import { QueryEngine } from '../src/queries/query-engine.js';
 import { LocalStorage } from '../src/storage/local.js';
 import { warehouseQueries } from '../src/server/warehouse-queries.js';
@@ -145,6 +145,9 @@ const RANGES: { from?: string; to?: string }[] = [
   { from: '2030-01-01', to: '2030-01-02' },
   // Empty, inside an hour that has a file: that day is read and must not show up with 0 events.
   { from: '2025-06-30T23:30:00Z', to: '2025-06-30T23:30:00Z' },
+  // One hour held by two files (runs r1 and r2), and part of an hour: the one-hour SQL.
+  { from: '2025-07-01T01:00:00Z', to: '2025-07-01T02:00:00Z' },
+  { from: '2025-07-01T00:07:29.999999Z', to: '2025-07-01T00:59:59.999999Z' },
 ];
 
 describe('business queries', () => {
@@ -189,6 +192,20 @@ describe('business queries', () => {
     const partial = eventFilesInRange(snapshot, parseTimeRange({ from: '2025-07-01T00:30:00Z', to: '2025-07-01T01:00:00.000001Z' }));
     expect(partial).toHaveLength(3); // hour 00 (compacted), hour 01 of r1 and of r2
     expect(eventFilesInRange(snapshot, {}).length).toBe(snapshot.dataFiles.filter((f) => f.table === 'events').length);
+  });
+
+  it('answers a window inside one hour partition without grouping on the hour', async () => {
+    const warehouse = new LocalStorage(warehouseDir);
+    const snapshot = await readSnapshot(warehouse);
+    const oneHour = parseTimeRange({ from: '2025-07-01T01:00:00Z', to: '2025-07-01T02:00:00Z' });
+    const files = await eventPathsInRange(warehouse, snapshot, oneHour);
+    expect(files.hour).toBe('2025-07-01T01:00:00Z');
+    expect(files.whole).toHaveLength(2);
+    expect(businessQuerySql('hourly_revenue', files, oneHour, 10)).not.toMatch(/GROUP BY/);
+    const twoHours = parseTimeRange({ from: '2025-07-01T00:30:00Z', to: '2025-07-01T01:30:00Z' });
+    const spread = await eventPathsInRange(warehouse, snapshot, twoHours);
+    expect(spread.hour).toBeUndefined();
+    expect(businessQuerySql('hourly_revenue', spread, twoHours, 10)).toMatch(/GROUP BY/);
   });
 });
 

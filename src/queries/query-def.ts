@@ -21,4 +21,9 @@ export interface BusinessQuery {
    * day (`relation` names it; each holds only rows of that day, already limited to the range).
    */
   readonly sqlByDay?: (days: readonly { readonly day: string; readonly relation: string }[]) => string;
+  /**
+   * Optional, used when every file read holds the same UTC hour (`hour`, `YYYY-MM-DDTHH:00:00Z`,
+   * from the ledger): the same answer over `events` without grouping on the hour.
+   */
+  readonly sqlForOneHour?: (hour: string) => string;
 }

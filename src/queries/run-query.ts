@@ -175,6 +175,8 @@ export interface ScanFiles extends FileSet {
    * when a file has no partition. Lets a query work on one day at a time (see BusinessQuery).
    */
   readonly days?: readonly { readonly day: string; readonly files: FileSet }[];
+  /** The UTC hour (`YYYY-MM-DDTHH:00:00Z`) of every file, when they all hold the same one. */
+  readonly hour?: string;
 }
 
 function eventsCte(name: string, { whole, partial }: FileSet, range: TimeRange): string {
@@ -188,6 +190,7 @@ function eventsCte(name: string, { whole, partial }: FileSet, range: TimeRange):
 /** The full SQL of a business query over the given local Parquet files. */
 export function businessQuerySql(name: QueryName, files: ScanFiles, range: TimeRange, limit: number): string {
   const query = QUERIES[name];
+  if (query.sqlForOneHour && files.hour !== undefined) return `WITH ${eventsCte('events', files, range)}\n${query.sqlForOneHour(files.hour)}`;
   if (query.sqlByDay && files.days && files.days.length > 0) {
     const days = files.days.map((d, i) => ({ ...d, relation: `events_${i}` }));
     return `WITH ${days.map((d) => eventsCte(d.relation, d.files, range)).join(',\n')}\n${query.sqlByDay(days)}`;
@@ -240,7 +243,13 @@ export async function eventPathsInRange(warehouse: Storage, snapshot: Snapshot, 
     ofDay.push(f);
   }
   const days = [...byDay.keys()].sort().map((day) => ({ day, files: split(byDay.get(day)!) }));
-  return { ...split(files), days };
+  const hours = new Set(files.map((f) => partitionHour(f.partition!)));
+  return { ...split(files), days, ...(hours.size === 1 ? { hour: [...hours][0]! } : {}) };
+}
+
+/** `YYYY-MM-DDTHH:00:00Z` of an hour partition. */
+function partitionHour(partition: HourPartition): string {
+  return `${partitionDay(partition)}T${String(partition.hour).padStart(2, '0')}:00:00Z`;
 }
 
 /** Whether the whole hour of a partition lies inside [from, to). */
