@@ -39,9 +39,10 @@ const PIECE_BYTES = Number(process.env.STRATA_PIECE_BYTES) || undefined;
  * `STRATA_STAGING=disk|memory` decides for tests.
  */
 const IN_MEMORY_MAX_FILES = 48;
-const IN_MEMORY_MAX_BYTES = 2048 << 20;
+// Not `2048 << 20`: JavaScript shifts wrap to 32-bit ints, and that one is negative.
+const IN_MEMORY_MAX_BYTES = 2 * 1024 ** 3;
 
-function stageOnDisk(todo: readonly ObjectInfo[]): boolean {
+export function stageOnDisk(todo: readonly Pick<ObjectInfo, 'size'>[]): boolean {
   const forced = process.env.STRATA_STAGING;
   if (forced === 'disk' || forced === 'memory') return forced === 'disk';
   const bytes = todo.reduce((n, f) => n + f.size, 0);
