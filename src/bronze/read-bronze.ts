@@ -76,49 +76,51 @@ export async function stageBronze(storage: Storage, key: string, options: StageO
     await done.handle.close();
     options.onPart({ path: done.path, lines: done.lines, longestLine: done.longestLine });
   };
-  try {
-    let carry: Buffer[] = [];
-    const emit = async (block: Buffer, endsLine: boolean): Promise<void> => {
-      if (block.length === 0) return;
-      const prepared = prepareLines(block, totalLines + 1);
-      earlyRejects.push(...prepared.earlyRejects);
-      for (const [line, offsets] of prepared.carriageReturns) carriageReturns.set(line, offsets);
-      const lines = countNewlines(block) + (endsLine ? 0 : 1);
-      if (!part) {
-        const path = options.partPath(parts++);
-        part = { handle: await open(path, 'w'), path, bytes: 0, lines: 0, longestLine: 0 };
+  const emit = async (block: Buffer, endsLine: boolean): Promise<void> => {
+    if (block.length === 0) return;
+    const prepared = prepareLines(block, totalLines + 1);
+    earlyRejects.push(...prepared.earlyRejects);
+    for (const [line, offsets] of prepared.carriageReturns) carriageReturns.set(line, offsets);
+    const lines = countNewlines(block) + (endsLine ? 0 : 1);
+    if (!part) {
+      const path = options.partPath(parts++);
+      part = { handle: await open(path, 'w'), path, bytes: 0, lines: 0, longestLine: 0 };
+    }
+    // A block holds whole lines, so its length bounds theirs.
+    part.longestLine = Math.max(part.longestLine, prepared.text.length);
+    await writeAll(part.handle, prepared.text);
+    part.bytes += prepared.text.length;
+    part.lines += lines;
+    totalLines += lines;
+    if (part.bytes >= partBytes) await closePart();
+  };
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      storedBytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  let carry: Buffer[] = [];
+  const consume = async (chunks: AsyncIterable<Buffer>): Promise<void> => {
+    for await (const chunk of chunks) {
+      const firstNewline = chunk.indexOf(LF);
+      if (firstNewline === -1) {
+        carry.push(chunk);
+        continue;
       }
-      // A block holds whole lines, so its length bounds theirs.
-      part.longestLine = Math.max(part.longestLine, prepared.text.length);
-      await writeAll(part.handle, prepared.text);
-      part.bytes += prepared.text.length;
-      part.lines += lines;
-      totalLines += lines;
-      if (part.bytes >= partBytes) await closePart();
-    };
-    const tap = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        hash.update(chunk);
-        storedBytes += chunk.length;
-        done(null, chunk);
-      },
-    });
+      // The line begun in earlier chunks ends here; then every whole line of this chunk.
+      const lastNewline = chunk.lastIndexOf(LF);
+      await emit(carry.length ? Buffer.concat([...carry, chunk.subarray(0, firstNewline + 1)]) : chunk.subarray(0, firstNewline + 1), true);
+      await emit(chunk.subarray(firstNewline + 1, lastNewline + 1), true);
+      carry = lastNewline + 1 < chunk.length ? [chunk.subarray(lastNewline + 1)] : [];
+    }
+  };
+  let consuming: Promise<void> = Promise.resolve();
+  try {
     const source = await storage.read(key);
     try {
-      await pipeline(source, tap, createGunzip({ chunkSize: CHUNK_BYTES }), async (chunks: AsyncIterable<Buffer>) => {
-        for await (const chunk of chunks) {
-          const firstNewline = chunk.indexOf(LF);
-          if (firstNewline === -1) {
-            carry.push(chunk);
-            continue;
-          }
-          // The line begun in earlier chunks ends here; then every whole line of this chunk.
-          const lastNewline = chunk.lastIndexOf(LF);
-          await emit(carry.length ? Buffer.concat([...carry, chunk.subarray(0, firstNewline + 1)]) : chunk.subarray(0, firstNewline + 1), true);
-          await emit(chunk.subarray(firstNewline + 1, lastNewline + 1), true);
-          carry = lastNewline + 1 < chunk.length ? [chunk.subarray(lastNewline + 1)] : [];
-        }
-      });
+      await pipeline(source, tap, createGunzip({ chunkSize: CHUNK_BYTES }), (chunks: AsyncIterable<Buffer>) => (consuming = consume(chunks)));
     } catch (err) {
       // A zero-byte file is a file with no lines (SPEC §3), not a truncated gzip stream.
       if (storedBytes === 0 && isZlibError(err)) return { sha256: hash.digest('hex'), storedBytes, lines: 0, earlyRejects, carriageReturns };
@@ -129,6 +131,8 @@ export async function stageBronze(storage: Storage, key: string, options: StageO
     await closePart();
     return { sha256: hash.digest('hex'), storedBytes, lines: totalLines, earlyRejects, carriageReturns };
   } finally {
+    // pipeline() gives up on the consumer when the stream fails; it may still be opening a piece.
+    await consuming.catch(() => undefined);
     await part?.handle.close();
   }
 }
