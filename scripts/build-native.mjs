@@ -15,7 +15,7 @@ mkdirSync(path.dirname(out), { recursive: true });
 rmSync(out, { force: true });
 try {
   execFileSync(cc, ['-std=c11', '-O2', '-fPIC', '-shared', '-fvisibility=hidden', '-Wall', '-Wextra', '-Werror',
-    '-I', path.join(root, 'third_party/duckdb'), '-o', out, source], { stdio: 'inherit' });
+    '-I', path.join(root, 'third_party/duckdb'), '-o', out, source, '-lz', '-lpthread'], { stdio: 'inherit' });
 } catch (err) {
   console.warn(`strata: could not build the native rules with ${cc} (${err.message.split('\n')[0]}); etl will use the SQL rules alone`);
   process.exit(0);

@@ -23,6 +23,10 @@ const VERDICT_COLUMNS = `reason VARCHAR, raw_line VARCHAR, event_id VARCHAR, eve
   event_type VARCHAR, product_id VARCHAR, category VARCHAR, search_query VARCHAR, price DECIMAL(12, 2), quantity INTEGER,
   revenue DECIMAL(18, 2), extras VARCHAR`;
 
+/** The columns of `staged` that every way of staging fills; row_id and cr_line only strata_stage_gz does. */
+const STAGED_COLUMNS = `(file_idx, reason, raw_line, event_id, event_time, user_id, session_id, event_type, product_id, category,
+  search_query, price, quantity, revenue, extras)`;
+
 /** Rows that hold no line's outcome: blank lines, and every line of a file found corrupt midway. */
 const NOT_COUNTED = `('blank', 'discarded')`;
 
@@ -98,11 +102,14 @@ export class RunStaging {
     await db.run(CLEANING_MACROS);
     await db.run(`
       CREATE TABLE run_files (file_idx INTEGER, source_file VARCHAR, first_row BIGINT);
-      CREATE TABLE staged (file_idx INTEGER, ${VERDICT_COLUMNS});
+      -- row_id: a line's row id when it is not its position (strata_stage_gz inserts in any order);
+      -- cr_line: the line itself when reason and raw_line hold it with tabs for carriage returns.
+      CREATE TABLE staged (file_idx INTEGER, ${VERDICT_COLUMNS}, row_id BIGINT, cr_line VARCHAR);
       CREATE TABLE judged (file_idx INTEGER, row_id BIGINT, ${VERDICT_COLUMNS});
-      -- Every line's verdict, by row id (its position): the native one, else the SQL rules'.
+      -- Every line's verdict, by row id: the native one, else the SQL rules'.
       CREATE VIEW lines AS
-        SELECT file_idx, rowid AS row_id, * EXCLUDE (file_idx) FROM staged WHERE reason IS DISTINCT FROM '${CAREFUL}'
+        SELECT file_idx, coalesce(row_id, rowid) AS row_id, * EXCLUDE (file_idx, row_id, cr_line) FROM staged
+        WHERE reason IS DISTINCT FROM '${CAREFUL}'
         UNION ALL SELECT * FROM judged;`);
     return new RunStaging(db, dir, runId, native.loaded);
   }
@@ -112,11 +119,12 @@ export class RunStaging {
   private readonly firstRows = new Map<number, number>();
 
   /*
-   * A line's number is its row's position: `staged` gets every line, blank ones included, in
-   * file order (DuckDB keeps insertion order while it reads and classifies on all threads), so
-   * line n of a file is row `first_row + n - 1`. Numbering lines any other way (WITH
-   * ORDINALITY, or a numbered copy of the lines) costs a single-threaded pass or a copy.
-   * So the files of a run go in one at a time, in order, each as its pieces come.
+   * Line n of a file is row id `first_row + n - 1`. strata_stage_gz (stageGz) numbers the lines
+   * itself. Text pieces (addPart) are numbered by position instead: `staged` gets every line,
+   * blank ones included, in file order (DuckDB keeps insertion order while it reads and
+   * classifies on all threads). Numbering them any other way (WITH ORDINALITY, or a numbered
+   * copy of the lines) costs a single-threaded pass or a copy. Either way the files of a run go
+   * in one at a time, in order, so each file's rows are the positions first_row onwards.
    */
 
   async beginFile(fileIdx: number, sourceFile: string): Promise<void> {
@@ -130,13 +138,44 @@ export class RunStaging {
     await this.db.run(`SET preserve_insertion_order = true`);
     const reader = lineReader(textPath, longestLine);
     const classified = this.native ? fastClassifySql(fileIdx, reader) : classifySql(`(SELECT ${fileIdx} AS tag, line FROM ${reader})`);
-    const [inserted] = await this.db.all(`INSERT INTO staged ${classified}`);
+    const [inserted] = await this.db.all(`INSERT INTO staged ${STAGED_COLUMNS} ${classified}`);
     await this.db.run(`SET preserve_insertion_order = false`);
     const rows = Number(Object.values(inserted ?? {})[0] ?? 0);
     this.rows += rows;
     // Every line written must be read back, or line numbers (and lines) would be lost silently.
     if (rows !== lines) throw new Error(`read ${rows} lines back from ${textPath}, expected ${lines}`);
     phase('classify piece');
+  }
+
+  /** Whether stageGz can take files (the native rules are loaded, and STRATA_NATIVE_READER is not 0). */
+  get stagesGz(): boolean {
+    return this.native && process.env.STRATA_NATIVE_READER !== '0';
+  }
+
+  /**
+   * Stages a whole local gzip file, begun last, through strata_stage_gz: inflated, split and
+   * classified in DuckDB in one pass. Returns its lines, or undefined when the function would
+   * not vouch for the file (see strata_rules.c): nothing is staged then, and the caller reads
+   * the file the JavaScript way (addPart), which decides.
+   */
+  async stageGz(fileIdx: number, gzPath: string): Promise<number | undefined> {
+    const firstRow = this.firstRows.get(fileIdx);
+    if (firstRow === undefined) throw new Error(`file ${gzPath} was not begun`);
+    const phase = phaseTimer(`stage file ${fileIdx}`);
+    let inserted: Record<string, unknown> | undefined;
+    try {
+      [inserted] = await this.db.all(`
+        INSERT INTO staged (file_idx, row_id, reason, raw_line, cr_line, event_id, event_time, user_id, session_id, event_type,
+          product_id, category, search_query, price, quantity, revenue)
+        SELECT ${fileIdx}, * FROM strata_stage_gz(${sqlString(gzPath)}, ${firstRow})`);
+    } catch (err) {
+      if ((err as Error).message.includes('strata_stage_gz:')) return undefined;
+      throw err;
+    }
+    const rows = Number(Object.values(inserted ?? {})[0] ?? 0);
+    this.rows += rows;
+    phase('inflate+classify natively');
+    return rows;
   }
 
   /**
@@ -148,20 +187,29 @@ export class RunStaging {
     if (firstRow === undefined) throw new Error(`file ${sourceFile} was not begun`);
     let judged = 0;
     if (this.native) {
-      const careful = `(SELECT rowid AS tag, raw_line AS line FROM staged WHERE file_idx = ${fileIdx} AND reason = '${CAREFUL}')`;
-      const [inserted] = await this.db.all(`INSERT INTO judged SELECT ${fileIdx}, * FROM (${classifySql(careful)})`);
+      // A rejected line keeps its own text: cr_line, where the rules saw tabs for carriage returns.
+      const careful = `(SELECT {'row_id': coalesce(row_id, rowid), 'cr_line': cr_line} AS tag, raw_line AS line
+        FROM staged WHERE file_idx = ${fileIdx} AND reason = '${CAREFUL}')`;
+      const [inserted] = await this.db.all(`
+        INSERT INTO judged SELECT ${fileIdx}, tag.row_id, reason, CASE WHEN raw_line IS NOT NULL THEN coalesce(tag.cr_line, raw_line) END,
+          * EXCLUDE (tag, reason, raw_line)
+        FROM (${classifySql(careful)})`);
       judged = Number(Object.values(inserted ?? {})[0] ?? 0);
     }
+    // Row ids must be first_row onwards, once each, whichever way the rows came.
     const [check] = await this.db.all(`
-      SELECT count(*) AS n, min(rowid) AS lo, max(rowid) AS hi, count(*) FILTER (WHERE reason = '${CAREFUL}') AS careful,
+      SELECT count(*) AS n, min(rowid) AS lo, max(rowid) AS hi, min(coalesce(row_id, rowid)) AS first_id,
+        max(coalesce(row_id, rowid)) AS last_id, count(DISTINCT coalesce(row_id, rowid)) AS ids,
+        count(*) FILTER (WHERE reason = '${CAREFUL}') AS careful,
         (SELECT count(*) FROM lines WHERE file_idx = ${fileIdx} AND reason IS DISTINCT FROM 'blank') AS taken
       FROM staged WHERE file_idx = ${fileIdx}`);
     const rows = Number(check?.n);
+    const span = (lo: unknown, hi: unknown) => Number(lo) === firstRow && Number(hi) === firstRow + rows - 1;
     if (
       rows !== end.lines ||
       this.rows !== firstRow + rows ||
       Number(check?.careful) !== judged ||
-      (rows > 0 && (Number(check?.lo) !== firstRow || Number(check?.hi) !== firstRow + rows - 1))
+      (rows > 0 && (!span(check?.lo, check?.hi) || !span(check?.first_id, check?.last_id) || Number(check?.ids) !== rows))
     ) {
       throw new Error(`staging rows of ${sourceFile} are not its ${end.lines} lines in order: ${JSON.stringify(check, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}`);
     }

@@ -16,9 +16,13 @@
 #define DUCKDB_EXTENSION_NAME strata_rules
 #include "duckdb_extension.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 DUCKDB_EXTENSION_EXTERN
 
@@ -413,6 +417,501 @@ static void valid_event_function(duckdb_function_info info, duckdb_data_chunk in
 	}
 }
 
+/*
+ * strata_stage_gz(path VARCHAR, first_row BIGINT): a whole bronze file, inflated and classified
+ * in one pass, one row per line, blank ones included. It does in C what read-bronze.ts and
+ * prepare-lines.ts do in JavaScript, with the same results, without writing the text out and
+ * reading it back: one thread inflates into a few reused blocks of whole lines while DuckDB's
+ * threads take the blocks and classify their lines. Rows come in any order, so each carries
+ * its row id (first_row + its 0-based line number).
+ *   - a line with invalid UTF-8, a NUL byte or a leading byte-order mark: 'malformed_json', its
+ *     raw text decoded as JavaScript's TextDecoder does (invalid bytes become U+FFFD);
+ *   - a line that holds a carriage return is classified with tabs in their place (as
+ *     prepare-lines.ts does for DuckDB's line reader): raw_line is that text, cr_line the line;
+ *   - the usual valid line: its silver columns (valid_event);
+ *   - anything else: CAREFUL, with its text, for the SQL rules.
+ * Whatever it cannot vouch for ends the query with an error starting "strata_stage_gz:" (not
+ * gzip, a damaged or truncated stream, data after the last gzip member, a line longer than a
+ * block, an empty file): strata then reads that file the JavaScript way, which decides.
+ */
+#define BLOCK_BYTES (4u << 20)
+#define BLOCKS 6
+#define INPUT_BYTES (1u << 20)
+
+typedef struct Block {
+	char *data;
+	size_t len;
+	int64_t first_line;
+	struct Block *next;
+} Block;
+
+typedef struct {
+	char *path;
+	int64_t first_row;
+} StageBind;
+
+typedef struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	Block *ready, *ready_tail, *spare;
+	int blocks;
+	bool done, stop;
+	char error[512];
+	pthread_t producer;
+	bool producing;
+	const StageBind *bind;
+} StageGlobal;
+
+typedef struct {
+	Block *block;
+	size_t at;
+	int64_t line;
+	char *scratch;
+	size_t scratch_cap;
+} StageLocal;
+
+/* Called with the lock held: a spare block, a new one while fewer than BLOCKS exist, else waits. */
+static Block *spare_block(StageGlobal *g) {
+	while (!g->spare && g->blocks >= BLOCKS && !g->stop) pthread_cond_wait(&g->cv, &g->mu);
+	if (g->stop) return NULL;
+	if (g->spare) {
+		Block *b = g->spare;
+		g->spare = b->next;
+		return b;
+	}
+	Block *b = calloc(1, sizeof(Block));
+	if (!b || !(b->data = malloc(BLOCK_BYTES))) {
+		free(b);
+		return NULL;
+	}
+	g->blocks++;
+	return b;
+}
+
+static void finish_producing(StageGlobal *g, const char *error) {
+	pthread_mutex_lock(&g->mu);
+	if (error && !g->error[0]) snprintf(g->error, sizeof g->error, "strata_stage_gz: %s: %s", g->bind->path, error);
+	g->done = true;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static int64_t count_newlines(const char *p, size_t n) {
+	int64_t k = 0;
+	for (const char *end = p + n; (p = memchr(p, '\n', (size_t)(end - p))); p++) k++;
+	return k;
+}
+
+/* The producer: gzip members, one after another (as Node's gunzip reads them), into blocks of whole lines. */
+static void *produce(void *arg) {
+	StageGlobal *g = arg;
+	FILE *file = fopen(g->bind->path, "rb");
+	if (!file) {
+		finish_producing(g, "cannot open");
+		return NULL;
+	}
+	unsigned char *input = malloc(INPUT_BYTES);
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	const char *error = NULL;
+	if (!input || inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+		free(input);
+		fclose(file);
+		finish_producing(g, "out of memory");
+		return NULL;
+	}
+	Block *block = NULL;
+	int64_t line = 0; /* lines handed out so far */
+	bool member_ended = false, any_input = false, file_ended = false, output_full = false;
+	for (;;) {
+		if (!block) {
+			pthread_mutex_lock(&g->mu);
+			block = spare_block(g);
+			pthread_mutex_unlock(&g->mu);
+			if (!block) { error = g->stop ? NULL : "out of memory"; break; }
+			block->len = 0;
+		}
+		if (z.avail_in == 0 && !file_ended) {
+			z.next_in = input;
+			z.avail_in = (uInt)fread(input, 1, INPUT_BYTES, file);
+			if (z.avail_in == 0) {
+				if (ferror(file)) { error = "read error"; break; }
+				file_ended = true;
+			} else {
+				any_input = true;
+			}
+		}
+		if (member_ended) {
+			if (z.avail_in == 0 && file_ended) break;
+			/* Another member must follow at once; anything else is left to the JavaScript reader. */
+			if (z.avail_in < 2 && !file_ended) {
+				unsigned char first = z.next_in[0];
+				size_t more = fread(input + 1, 1, INPUT_BYTES - 1, file);
+				input[0] = first;
+				z.next_in = input;
+				z.avail_in = (uInt)(1 + more);
+			}
+			if (z.avail_in < 2 || z.next_in[0] != 0x1f || z.next_in[1] != 0x8b) { error = "data after the gzip stream"; break; }
+			if (inflateReset(&z) != Z_OK) { error = "inflateReset failed"; break; }
+			member_ended = false;
+		}
+		if (file_ended && z.avail_in == 0 && !output_full) {
+			error = any_input ? "truncated gzip stream" : "empty file";
+			break;
+		}
+		z.next_out = (Bytef *)block->data + block->len;
+		z.avail_out = (uInt)(BLOCK_BYTES - block->len);
+		const int rc = inflate(&z, Z_NO_FLUSH);
+		if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) { error = z.msg ? z.msg : "damaged gzip stream"; break; }
+		block->len = BLOCK_BYTES - z.avail_out;
+		output_full = z.avail_out == 0; /* zlib may hold more output without needing input */
+		if (rc == Z_STREAM_END) member_ended = true;
+		if (block->len < BLOCK_BYTES) continue;
+		/* A full block: hand over its whole lines, carry the unfinished one into the next block. */
+		size_t cut = block->len;
+		while (cut > 0 && block->data[cut - 1] != '\n') cut--;
+		if (cut == 0) { error = "a line longer than a block"; break; }
+		pthread_mutex_lock(&g->mu);
+		Block *next = spare_block(g);
+		pthread_mutex_unlock(&g->mu);
+		if (!next) { error = g->stop ? NULL : "out of memory"; break; }
+		next->len = block->len - cut;
+		memcpy(next->data, block->data + cut, next->len);
+		block->len = cut;
+		block->first_line = line;
+		line += count_newlines(block->data, cut);
+		pthread_mutex_lock(&g->mu);
+		block->next = NULL;
+		if (g->ready_tail) g->ready_tail->next = block;
+		else g->ready = block;
+		g->ready_tail = block;
+		pthread_cond_broadcast(&g->cv);
+		pthread_mutex_unlock(&g->mu);
+		block = next;
+	}
+	if (!error && block && block->len > 0) {
+		/* The last block: whatever is left, its last line possibly without a newline. */
+		block->first_line = line;
+		pthread_mutex_lock(&g->mu);
+		block->next = NULL;
+		if (g->ready_tail) g->ready_tail->next = block;
+		else g->ready = block;
+		g->ready_tail = block;
+		pthread_mutex_unlock(&g->mu);
+		block = NULL;
+	}
+	if (block) {
+		pthread_mutex_lock(&g->mu);
+		block->next = g->spare;
+		g->spare = block;
+		pthread_mutex_unlock(&g->mu);
+	}
+	inflateEnd(&z);
+	free(input);
+	fclose(file);
+	finish_producing(g, error);
+	return NULL;
+}
+
+static void free_stage_bind(void *p) {
+	StageBind *b = p;
+	duckdb_free(b->path);
+	free(b);
+}
+
+static void stage_bind(duckdb_bind_info info) {
+	StageBind *b = calloc(1, sizeof(StageBind));
+	duckdb_value path = duckdb_bind_get_parameter(info, 0);
+	duckdb_value first_row = duckdb_bind_get_parameter(info, 1);
+	if (b) {
+		b->path = duckdb_get_varchar(path);
+		b->first_row = duckdb_get_int64(first_row);
+	}
+	duckdb_destroy_value(&path);
+	duckdb_destroy_value(&first_row);
+	if (!b || !b->path) {
+		if (b) free(b);
+		duckdb_bind_set_error(info, "strata_stage_gz: out of memory");
+		return;
+	}
+	static const char *const NAMES[N_OUT] = {"event_id",     "event_time", "user_id", "session_id", "event_type", "product_id",
+	                                         "category",     "search_query", "price", "quantity",   "revenue"};
+	duckdb_logical_type varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+	duckdb_logical_type bigint = duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
+	duckdb_logical_type timestamp = duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP);
+	duckdb_logical_type integer = duckdb_create_logical_type(DUCKDB_TYPE_INTEGER);
+	duckdb_logical_type price = duckdb_create_decimal_type(12, 2);
+	duckdb_logical_type revenue = duckdb_create_decimal_type(18, 2);
+	duckdb_logical_type types[N_OUT] = {varchar, timestamp, varchar, varchar, varchar, varchar, varchar, varchar, price, integer, revenue};
+	duckdb_bind_add_result_column(info, "row_id", bigint);
+	duckdb_bind_add_result_column(info, "reason", varchar);
+	duckdb_bind_add_result_column(info, "raw_line", varchar);
+	duckdb_bind_add_result_column(info, "cr_line", varchar);
+	for (int c = 0; c < N_OUT; c++) duckdb_bind_add_result_column(info, NAMES[c], types[c]);
+	duckdb_destroy_logical_type(&varchar);
+	duckdb_destroy_logical_type(&bigint);
+	duckdb_destroy_logical_type(&timestamp);
+	duckdb_destroy_logical_type(&integer);
+	duckdb_destroy_logical_type(&price);
+	duckdb_destroy_logical_type(&revenue);
+	duckdb_bind_set_bind_data(info, b, free_stage_bind);
+}
+
+static void free_stage_global(void *p) {
+	StageGlobal *g = p;
+	if (g->producing) {
+		pthread_mutex_lock(&g->mu);
+		g->stop = true; /* a query that ends early (an error, LIMIT) must not leave the producer waiting */
+		pthread_cond_broadcast(&g->cv);
+		pthread_mutex_unlock(&g->mu);
+		pthread_join(g->producer, NULL);
+	}
+	for (Block *lists[2] = {g->ready, g->spare}, **l = lists; l < lists + 2; l++) {
+		for (Block *b = *l; b;) {
+			Block *next = b->next;
+			free(b->data);
+			free(b);
+			b = next;
+		}
+	}
+	pthread_mutex_destroy(&g->mu);
+	pthread_cond_destroy(&g->cv);
+	free(g);
+}
+
+static void stage_init(duckdb_init_info info) {
+	StageGlobal *g = calloc(1, sizeof(StageGlobal));
+	if (!g) {
+		duckdb_init_set_error(info, "strata_stage_gz: out of memory");
+		return;
+	}
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	g->bind = duckdb_init_get_bind_data(info);
+	g->producing = pthread_create(&g->producer, NULL, produce, g) == 0;
+	duckdb_init_set_init_data(info, g, free_stage_global);
+	if (!g->producing) duckdb_init_set_error(info, "strata_stage_gz: cannot start a thread");
+	duckdb_init_set_max_threads(info, 2);
+}
+
+static void free_stage_local(void *p) {
+	StageLocal *l = p;
+	free(l->scratch);
+	free(l);
+}
+
+static void stage_local_init(duckdb_init_info info) {
+	StageLocal *l = calloc(1, sizeof(StageLocal));
+	if (!l) {
+		duckdb_init_set_error(info, "strata_stage_gz: out of memory");
+		return;
+	}
+	duckdb_init_set_init_data(info, l, free_stage_local);
+}
+
+static bool reserve_scratch(StageLocal *l, size_t bytes) {
+	if (l->scratch_cap >= bytes) return true;
+	char *grown = realloc(l->scratch, bytes);
+	if (!grown) return false;
+	l->scratch = grown;
+	l->scratch_cap = bytes;
+	return true;
+}
+
+/*
+ * UTF-8 to UTF-8 as the WHATWG Encoding Standard decodes it (TextDecoder with fatal: false):
+ * each maximal invalid subpart becomes U+FFFD. Returns the output length; *replaced tells
+ * whether anything was invalid. `out` holds at least 3 * n bytes.
+ */
+static size_t decode_utf8(const unsigned char *in, size_t n, char *out, bool *replaced) {
+	static const char FFFD[3] = {(char)0xEF, (char)0xBF, (char)0xBD};
+	size_t o = 0, start = 0;
+	int needed = 0, seen = 0;
+	unsigned char lower = 0x80, upper = 0xBF;
+	*replaced = false;
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char c = in[i];
+		if (needed == 0) {
+			start = i;
+			if (c <= 0x7F) {
+				out[o++] = (char)c;
+			} else if (c >= 0xC2 && c <= 0xDF) {
+				needed = 1;
+			} else if (c >= 0xE0 && c <= 0xEF) {
+				if (c == 0xE0) lower = 0xA0;
+				if (c == 0xED) upper = 0x9F;
+				needed = 2;
+			} else if (c >= 0xF0 && c <= 0xF4) {
+				if (c == 0xF0) lower = 0x90;
+				if (c == 0xF4) upper = 0x8F;
+				needed = 3;
+			} else {
+				memcpy(out + o, FFFD, 3), o += 3, *replaced = true;
+			}
+			continue;
+		}
+		if (c < lower || c > upper) {
+			needed = seen = 0, lower = 0x80, upper = 0xBF;
+			memcpy(out + o, FFFD, 3), o += 3, *replaced = true;
+			i--; /* the byte starts over */
+			continue;
+		}
+		lower = 0x80, upper = 0xBF;
+		if (++seen == needed) {
+			memcpy(out + o, in + start, i + 1 - start), o += i + 1 - start;
+			needed = seen = 0;
+		}
+	}
+	if (needed) memcpy(out + o, FFFD, 3), o += 3, *replaced = true;
+	return o;
+}
+
+static void stage_function(duckdb_function_info info, duckdb_data_chunk output) {
+	StageGlobal *g = duckdb_function_get_init_data(info);
+	StageLocal *l = duckdb_function_get_local_init_data(info);
+	if (!l->block || l->at >= l->block->len) {
+		pthread_mutex_lock(&g->mu);
+		if (l->block) {
+			l->block->next = g->spare;
+			g->spare = l->block;
+			l->block = NULL;
+			pthread_cond_broadcast(&g->cv);
+		}
+		while (!g->ready && !g->done && !g->error[0]) pthread_cond_wait(&g->cv, &g->mu);
+		if (g->ready && !g->error[0]) {
+			l->block = g->ready;
+			g->ready = l->block->next;
+			if (!g->ready) g->ready_tail = NULL;
+			l->at = 0;
+			l->line = l->block->first_line;
+		}
+		char error[sizeof g->error];
+		memcpy(error, g->error, sizeof error);
+		pthread_mutex_unlock(&g->mu);
+		if (error[0]) {
+			duckdb_function_set_error(info, error);
+			return;
+		}
+		if (!l->block) {
+			duckdb_data_chunk_set_size(output, 0);
+			return;
+		}
+	}
+	const idx_t capacity = duckdb_vector_size();
+	duckdb_vector row_id = duckdb_data_chunk_get_vector(output, 0);
+	duckdb_vector reason = duckdb_data_chunk_get_vector(output, 1);
+	duckdb_vector raw_line = duckdb_data_chunk_get_vector(output, 2);
+	duckdb_vector cr_line = duckdb_data_chunk_get_vector(output, 3);
+	int64_t *row_ids = (int64_t *)duckdb_vector_get_data(row_id);
+	uint64_t *reason_valid = writable_validity(reason, capacity);
+	uint64_t *raw_valid = writable_validity(raw_line, capacity);
+	uint64_t *cr_valid = writable_validity(cr_line, capacity);
+	duckdb_vector out[N_OUT];
+	uint64_t *valid[N_OUT];
+	for (int c = 0; c < N_OUT; c++) {
+		out[c] = duckdb_data_chunk_get_vector(output, 4 + c);
+		valid[c] = writable_validity(out[c], capacity);
+	}
+	int64_t *event_time = (int64_t *)duckdb_vector_get_data(out[O_EVENT_TIME]);
+	int64_t *price = (int64_t *)duckdb_vector_get_data(out[O_PRICE]);
+	int32_t *quantity = (int32_t *)duckdb_vector_get_data(out[O_QUANTITY]);
+	int64_t *revenue = (int64_t *)duckdb_vector_get_data(out[O_REVENUE]);
+	const char *data = l->block->data;
+	const size_t len = l->block->len;
+	Event e;
+	idx_t row = 0;
+	for (; row < capacity && l->at < len; row++) {
+		const char *line = data + l->at;
+		const char *newline = memchr(line, '\n', len - l->at);
+		const size_t n = newline ? (size_t)(newline - line) : len - l->at;
+		l->at += n + (newline ? 1 : 0);
+		row_ids[row] = g->bind->first_row + l->line++;
+		bool high = false, nul = false, cr = false;
+		for (size_t i = 0; i < n; i++) {
+			const unsigned char c = (unsigned char)line[i];
+			if (c < 0x0e || c >= 0x80) {
+				high |= c >= 0x80;
+				nul |= c == 0;
+				cr |= c == '\r';
+			}
+		}
+		const bool bom = n >= 3 && (unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB && (unsigned char)line[2] == 0xBF;
+		bool invalid = false;
+		if (high || nul) {
+			if (!reserve_scratch(l, 3 * n + 1)) {
+				duckdb_function_set_error(info, "strata_stage_gz: out of memory");
+				return;
+			}
+		}
+		if (high) decode_utf8((const unsigned char *)line, n, l->scratch, &invalid);
+		set_null(cr_valid, row);
+		if (invalid || nul || bom) {
+			/* Rejected whole, as prepare-lines.ts does; the text as TextDecoder gives it. */
+			bool replaced;
+			const size_t decoded = decode_utf8((const unsigned char *)line, n, l->scratch, &replaced);
+			duckdb_vector_assign_string_element_len(reason, row, "malformed_json", 14);
+			duckdb_vector_assign_string_element_len(raw_line, row, l->scratch, decoded);
+			for (int c = 0; c < N_OUT; c++) set_null(valid[c], row);
+			continue;
+		}
+		const char *text = line;
+		if (cr) {
+			if (!reserve_scratch(l, n + 1)) {
+				duckdb_function_set_error(info, "strata_stage_gz: out of memory");
+				return;
+			}
+			for (size_t i = 0; i < n; i++) l->scratch[i] = line[i] == '\r' ? '\t' : line[i];
+			text = l->scratch;
+			duckdb_vector_assign_string_element_len(cr_line, row, line, n);
+			cr_valid[row / 64] |= (uint64_t)1 << (row % 64);
+		}
+		if (!valid_event(text, (uint32_t)n, &e)) {
+			duckdb_vector_assign_string_element_len(reason, row, "careful", 7);
+			duckdb_vector_assign_string_element_len(raw_line, row, text, n);
+			for (int c = 0; c < N_OUT; c++) set_null(valid[c], row);
+			continue;
+		}
+		set_null(reason_valid, row);
+		set_null(raw_valid, row);
+		duckdb_vector_assign_string_element_len(out[O_EVENT_ID], row, e.event_id.text, e.event_id.len);
+		event_time[row] = e.event_time;
+		duckdb_vector_assign_string_element_len(out[O_USER_ID], row, e.user_id.text, e.user_id.len);
+		duckdb_vector_assign_string_element_len(out[O_SESSION_ID], row, e.session_id.text, e.session_id.len);
+		duckdb_vector_assign_string_element_len(out[O_EVENT_TYPE], row, TYPE_NAMES[e.type], TYPE_LENGTHS[e.type]);
+		if (e.product_id.text) duckdb_vector_assign_string_element_len(out[O_PRODUCT_ID], row, e.product_id.text, e.product_id.len);
+		else set_null(valid[O_PRODUCT_ID], row);
+		if (e.category_len >= 0) duckdb_vector_assign_string_element_len(out[O_CATEGORY], row, e.category, e.category_len);
+		else set_null(valid[O_CATEGORY], row);
+		if (e.search_query_len >= 0) duckdb_vector_assign_string_element_len(out[O_SEARCH_QUERY], row, e.search_query, e.search_query_len);
+		else set_null(valid[O_SEARCH_QUERY], row);
+		if (e.has_price) price[row] = e.price_cents;
+		else set_null(valid[O_PRICE], row);
+		if (e.has_quantity) quantity[row] = e.quantity;
+		else set_null(valid[O_QUANTITY], row);
+		if (e.type == PURCHASE) revenue[row] = e.price_cents * e.quantity;
+		else set_null(valid[O_REVENUE], row);
+	}
+	duckdb_data_chunk_set_size(output, row);
+}
+
+static bool register_stage_gz(duckdb_connection connection) {
+	duckdb_table_function function = duckdb_create_table_function();
+	duckdb_table_function_set_name(function, "strata_stage_gz");
+	duckdb_logical_type varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+	duckdb_logical_type bigint = duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
+	duckdb_table_function_add_parameter(function, varchar);
+	duckdb_table_function_add_parameter(function, bigint);
+	duckdb_destroy_logical_type(&varchar);
+	duckdb_destroy_logical_type(&bigint);
+	duckdb_table_function_set_bind(function, stage_bind);
+	duckdb_table_function_set_init(function, stage_init);
+	duckdb_table_function_set_local_init(function, stage_local_init);
+	duckdb_table_function_set_function(function, stage_function);
+	const bool registered = duckdb_register_table_function(connection, function) == DuckDBSuccess;
+	duckdb_destroy_table_function(&function);
+	return registered;
+}
+
 DUCKDB_EXTENSION_ENTRYPOINT(duckdb_connection connection, duckdb_extension_info info, struct duckdb_extension_access *access) {
 	static const char *const NAMES[N_OUT] = {"event_id",     "event_time", "user_id", "session_id", "event_type", "product_id",
 	                                         "category",     "search_query", "price", "quantity",   "revenue"};
@@ -437,6 +936,13 @@ DUCKDB_EXTENSION_ENTRYPOINT(duckdb_connection connection, duckdb_extension_info 
 	duckdb_destroy_logical_type(&integer);
 	duckdb_destroy_logical_type(&price);
 	duckdb_destroy_logical_type(&revenue);
-	if (!registered) access->set_error(info, "strata_rules: could not register strata_valid_event");
-	return registered;
+	if (!registered) {
+		access->set_error(info, "strata_rules: could not register strata_valid_event");
+		return false;
+	}
+	if (!register_stage_gz(connection)) {
+		access->set_error(info, "strata_rules: could not register strata_stage_gz");
+		return false;
+	}
+	return true;
 }
