@@ -196,10 +196,13 @@ export class RunStaging {
         FROM (${classifySql(careful)})`);
       judged = Number(Object.values(inserted ?? {})[0] ?? 0);
     }
-    // Row ids must be first_row onwards, once each, whichever way the rows came.
+    // Row ids must be first_row onwards, once each, whichever way the rows came. The ids are
+    // counted as bits set (a tenth of the time of count(DISTINCT)); any outside are caught by min/max.
+    const lastRow = firstRow + end.lines - 1;
+    const id = 'coalesce(row_id, rowid)';
+    const ids = end.lines > 0 ? `bit_count(bitstring_agg(${id}, ${firstRow}, ${lastRow}) FILTER (WHERE ${id} BETWEEN ${firstRow} AND ${lastRow}))` : '0';
     const [check] = await this.db.all(`
-      SELECT count(*) AS n, min(rowid) AS lo, max(rowid) AS hi, min(coalesce(row_id, rowid)) AS first_id,
-        max(coalesce(row_id, rowid)) AS last_id, count(DISTINCT coalesce(row_id, rowid)) AS ids,
+      SELECT count(*) AS n, min(rowid) AS lo, max(rowid) AS hi, min(${id}) AS first_id, max(${id}) AS last_id, ${ids} AS ids,
         count(*) FILTER (WHERE reason = '${CAREFUL}') AS careful,
         (SELECT count(*) FROM lines WHERE file_idx = ${fileIdx} AND reason IS DISTINCT FROM 'blank') AS taken
       FROM staged WHERE file_idx = ${fileIdx}`);
