@@ -41,3 +41,19 @@ async function parquetFiles(warehouse: string): Promise<string[]> {
   }
   return out;
 }
+
+/**
+ * Rows of `events` and `quarantine` that one warehouse folder holds and the other does not
+ * (as multisets, run ids and ingestion times aside), and how many rows each table has in `a`.
+ */
+export async function tableDifferences(a: string, b: string): Promise<{ table: string; rows: number; onlyA: number; onlyB: number }[]> {
+  const out = [];
+  for (const [table, except] of [['events', 'run_id'], ['quarantine', 'run_id, ingested_at']] as const) {
+    const rows = (warehouse: string) => `SELECT * EXCLUDE (${except}) FROM read_parquet('${warehouse}/${table}/**/*.parquet', hive_partitioning = false)`;
+    const [diff] = await readFolder(`SELECT (SELECT count(*) FROM (${rows(a)})) AS n,
+      (SELECT count(*) FROM ((${rows(a)}) EXCEPT ALL (${rows(b)}))) AS only_a,
+      (SELECT count(*) FROM ((${rows(b)}) EXCEPT ALL (${rows(a)}))) AS only_b`);
+    out.push({ table, rows: Number(diff?.n), onlyA: Number(diff?.only_a), onlyB: Number(diff?.only_b) });
+  }
+  return out;
+}

@@ -366,23 +366,61 @@ static uint64_t *writable_validity(duckdb_vector vector, idx_t rows) {
 	return validity;
 }
 
+/* The silver columns of a chunk: the vectors, their validity (every row's bit written) and data. */
+typedef struct {
+	duckdb_vector vector[N_OUT];
+	uint64_t *valid[N_OUT];
+	int64_t *event_time, *price, *revenue;
+	int32_t *quantity;
+} EventColumns;
+
+static EventColumns event_columns(const duckdb_vector vectors[N_OUT], idx_t rows) {
+	EventColumns c;
+	for (int i = 0; i < N_OUT; i++) {
+		c.vector[i] = vectors[i];
+		c.valid[i] = writable_validity(vectors[i], rows);
+	}
+	c.event_time = (int64_t *)duckdb_vector_get_data(c.vector[O_EVENT_TIME]);
+	c.price = (int64_t *)duckdb_vector_get_data(c.vector[O_PRICE]);
+	c.quantity = (int32_t *)duckdb_vector_get_data(c.vector[O_QUANTITY]);
+	c.revenue = (int64_t *)duckdb_vector_get_data(c.vector[O_REVENUE]);
+	return c;
+}
+
+static void write_no_event(EventColumns *c, idx_t row) {
+	for (int i = 0; i < N_OUT; i++) set_null(c->valid[i], row);
+}
+
+static void write_event(EventColumns *c, idx_t row, const Event *e) {
+	duckdb_vector_assign_string_element_len(c->vector[O_EVENT_ID], row, e->event_id.text, e->event_id.len);
+	c->event_time[row] = e->event_time;
+	duckdb_vector_assign_string_element_len(c->vector[O_USER_ID], row, e->user_id.text, e->user_id.len);
+	duckdb_vector_assign_string_element_len(c->vector[O_SESSION_ID], row, e->session_id.text, e->session_id.len);
+	duckdb_vector_assign_string_element_len(c->vector[O_EVENT_TYPE], row, TYPE_NAMES[e->type], TYPE_LENGTHS[e->type]);
+	if (e->product_id.text) duckdb_vector_assign_string_element_len(c->vector[O_PRODUCT_ID], row, e->product_id.text, e->product_id.len);
+	else set_null(c->valid[O_PRODUCT_ID], row);
+	if (e->category_len >= 0) duckdb_vector_assign_string_element_len(c->vector[O_CATEGORY], row, e->category, e->category_len);
+	else set_null(c->valid[O_CATEGORY], row);
+	if (e->search_query_len >= 0) duckdb_vector_assign_string_element_len(c->vector[O_SEARCH_QUERY], row, e->search_query, e->search_query_len);
+	else set_null(c->valid[O_SEARCH_QUERY], row);
+	if (e->has_price) c->price[row] = e->price_cents;
+	else set_null(c->valid[O_PRICE], row);
+	if (e->has_quantity) c->quantity[row] = e->quantity;
+	else set_null(c->valid[O_QUANTITY], row);
+	if (e->type == PURCHASE) c->revenue[row] = e->price_cents * e->quantity;
+	else set_null(c->valid[O_REVENUE], row);
+}
+
 static void valid_event_function(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector output) {
 	(void)info;
 	const idx_t rows = duckdb_data_chunk_get_size(input);
 	duckdb_vector lines = duckdb_data_chunk_get_vector(input, 0);
 	duckdb_string_t *line_data = (duckdb_string_t *)duckdb_vector_get_data(lines);
 	uint64_t *line_validity = duckdb_vector_get_validity(lines);
-	duckdb_vector out[N_OUT];
-	uint64_t *valid[N_OUT];
-	for (int c = 0; c < N_OUT; c++) {
-		out[c] = duckdb_struct_vector_get_child(output, c);
-		valid[c] = writable_validity(out[c], rows);
-	}
+	duckdb_vector children[N_OUT];
+	for (int c = 0; c < N_OUT; c++) children[c] = duckdb_struct_vector_get_child(output, c);
+	EventColumns columns = event_columns(children, rows);
 	uint64_t *output_valid = writable_validity(output, rows);
-	int64_t *event_time = (int64_t *)duckdb_vector_get_data(out[O_EVENT_TIME]);
-	int64_t *price = (int64_t *)duckdb_vector_get_data(out[O_PRICE]);
-	int32_t *quantity = (int32_t *)duckdb_vector_get_data(out[O_QUANTITY]);
-	int64_t *revenue = (int64_t *)duckdb_vector_get_data(out[O_REVENUE]);
 	Event e;
 	for (idx_t row = 0; row < rows; row++) {
 		bool ok = false;
@@ -392,28 +430,12 @@ static void valid_event_function(duckdb_function_info info, duckdb_data_chunk in
 			const char *text = len <= 12 ? s->value.inlined.inlined : s->value.pointer.ptr;
 			ok = valid_event(text, len, &e);
 		}
-		if (!ok) {
+		if (ok) {
+			write_event(&columns, row, &e);
+		} else {
 			set_null(output_valid, row);
-			for (int c = 0; c < N_OUT; c++) set_null(valid[c], row);
-			continue;
+			write_no_event(&columns, row);
 		}
-		duckdb_vector_assign_string_element_len(out[O_EVENT_ID], row, e.event_id.text, e.event_id.len);
-		event_time[row] = e.event_time;
-		duckdb_vector_assign_string_element_len(out[O_USER_ID], row, e.user_id.text, e.user_id.len);
-		duckdb_vector_assign_string_element_len(out[O_SESSION_ID], row, e.session_id.text, e.session_id.len);
-		duckdb_vector_assign_string_element_len(out[O_EVENT_TYPE], row, TYPE_NAMES[e.type], TYPE_LENGTHS[e.type]);
-		if (e.product_id.text) duckdb_vector_assign_string_element_len(out[O_PRODUCT_ID], row, e.product_id.text, e.product_id.len);
-		else set_null(valid[O_PRODUCT_ID], row);
-		if (e.category_len >= 0) duckdb_vector_assign_string_element_len(out[O_CATEGORY], row, e.category, e.category_len);
-		else set_null(valid[O_CATEGORY], row);
-		if (e.search_query_len >= 0) duckdb_vector_assign_string_element_len(out[O_SEARCH_QUERY], row, e.search_query, e.search_query_len);
-		else set_null(valid[O_SEARCH_QUERY], row);
-		if (e.has_price) price[row] = e.price_cents;
-		else set_null(valid[O_PRICE], row);
-		if (e.has_quantity) quantity[row] = e.quantity;
-		else set_null(valid[O_QUANTITY], row);
-		if (e.type == PURCHASE) revenue[row] = e.price_cents * e.quantity;
-		else set_null(valid[O_REVENUE], row);
 	}
 }
 
@@ -806,16 +828,9 @@ static void stage_function(duckdb_function_info info, duckdb_data_chunk output) 
 	uint64_t *reason_valid = writable_validity(reason, capacity);
 	uint64_t *raw_valid = writable_validity(raw_line, capacity);
 	uint64_t *cr_valid = writable_validity(cr_line, capacity);
-	duckdb_vector out[N_OUT];
-	uint64_t *valid[N_OUT];
-	for (int c = 0; c < N_OUT; c++) {
-		out[c] = duckdb_data_chunk_get_vector(output, 4 + c);
-		valid[c] = writable_validity(out[c], capacity);
-	}
-	int64_t *event_time = (int64_t *)duckdb_vector_get_data(out[O_EVENT_TIME]);
-	int64_t *price = (int64_t *)duckdb_vector_get_data(out[O_PRICE]);
-	int32_t *quantity = (int32_t *)duckdb_vector_get_data(out[O_QUANTITY]);
-	int64_t *revenue = (int64_t *)duckdb_vector_get_data(out[O_REVENUE]);
+	duckdb_vector children[N_OUT];
+	for (int c = 0; c < N_OUT; c++) children[c] = duckdb_data_chunk_get_vector(output, 4 + c);
+	EventColumns columns = event_columns(children, capacity);
 	const char *data = l->block->data;
 	const size_t len = l->block->len;
 	Event e;
@@ -851,7 +866,7 @@ static void stage_function(duckdb_function_info info, duckdb_data_chunk output) 
 			const size_t decoded = decode_utf8((const unsigned char *)line, n, l->scratch, &replaced);
 			duckdb_vector_assign_string_element_len(reason, row, "malformed_json", 14);
 			duckdb_vector_assign_string_element_len(raw_line, row, l->scratch, decoded);
-			for (int c = 0; c < N_OUT; c++) set_null(valid[c], row);
+			write_no_event(&columns, row);
 			continue;
 		}
 		const char *text = line;
@@ -868,28 +883,12 @@ static void stage_function(duckdb_function_info info, duckdb_data_chunk output) 
 		if (!valid_event(text, (uint32_t)n, &e)) {
 			duckdb_vector_assign_string_element_len(reason, row, "careful", 7);
 			duckdb_vector_assign_string_element_len(raw_line, row, text, n);
-			for (int c = 0; c < N_OUT; c++) set_null(valid[c], row);
+			write_no_event(&columns, row);
 			continue;
 		}
 		set_null(reason_valid, row);
 		set_null(raw_valid, row);
-		duckdb_vector_assign_string_element_len(out[O_EVENT_ID], row, e.event_id.text, e.event_id.len);
-		event_time[row] = e.event_time;
-		duckdb_vector_assign_string_element_len(out[O_USER_ID], row, e.user_id.text, e.user_id.len);
-		duckdb_vector_assign_string_element_len(out[O_SESSION_ID], row, e.session_id.text, e.session_id.len);
-		duckdb_vector_assign_string_element_len(out[O_EVENT_TYPE], row, TYPE_NAMES[e.type], TYPE_LENGTHS[e.type]);
-		if (e.product_id.text) duckdb_vector_assign_string_element_len(out[O_PRODUCT_ID], row, e.product_id.text, e.product_id.len);
-		else set_null(valid[O_PRODUCT_ID], row);
-		if (e.category_len >= 0) duckdb_vector_assign_string_element_len(out[O_CATEGORY], row, e.category, e.category_len);
-		else set_null(valid[O_CATEGORY], row);
-		if (e.search_query_len >= 0) duckdb_vector_assign_string_element_len(out[O_SEARCH_QUERY], row, e.search_query, e.search_query_len);
-		else set_null(valid[O_SEARCH_QUERY], row);
-		if (e.has_price) price[row] = e.price_cents;
-		else set_null(valid[O_PRICE], row);
-		if (e.has_quantity) quantity[row] = e.quantity;
-		else set_null(valid[O_QUANTITY], row);
-		if (e.type == PURCHASE) revenue[row] = e.price_cents * e.quantity;
-		else set_null(valid[O_REVENUE], row);
+		write_event(&columns, row, &e);
 	}
 	duckdb_data_chunk_set_size(output, row);
 }
