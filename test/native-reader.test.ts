@@ -135,6 +135,18 @@ describe('strata_stage_gz, line by line', () => {
     ]);
   });
 
+  it('stops its inflating thread when the query stops early', async () => {
+    // ~40 MB of text: more blocks than the reader keeps, so its thread is waiting for a free one.
+    const many = gzipSync(`${Array.from({ length: 200_000 }, () => valid()).join('\n')}\n`);
+    const file = await gzFile(many);
+    for (let i = 0; i < 3; i++) {
+      const rows = await db.all(`SELECT row_id FROM strata_stage_gz(${sqlString(file)}, 1) LIMIT 3`);
+      expect(rows).toHaveLength(3);
+    }
+    const [all] = await db.all(`SELECT count(*) AS n, count(DISTINCT row_id) AS ids FROM strata_stage_gz(${sqlString(file)}, 1)`);
+    expect([Number(all?.n), Number(all?.ids)]).toEqual([200_000, 200_000]);
+  });
+
   it('declines what it cannot vouch for, so that the JavaScript reader decides', async () => {
     const whole = gzipSync(`${valid()}\n`);
     const cases: [string, Buffer][] = [

@@ -476,6 +476,7 @@ typedef struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	Block *ready, *ready_tail, *spare;
+	Block *all[BLOCKS]; /* every block made, wherever it is, freed with the state */
 	int blocks;
 	bool done, stop;
 	char error[512];
@@ -506,7 +507,7 @@ static Block *spare_block(StageGlobal *g) {
 		free(b);
 		return NULL;
 	}
-	g->blocks++;
+	g->all[g->blocks++] = b;
 	return b;
 }
 
@@ -549,8 +550,9 @@ static void *produce(void *arg) {
 		if (!block) {
 			pthread_mutex_lock(&g->mu);
 			block = spare_block(g);
+			const bool stopped = g->stop;
 			pthread_mutex_unlock(&g->mu);
-			if (!block) { error = g->stop ? NULL : "out of memory"; break; }
+			if (!block) { error = stopped ? NULL : "out of memory"; break; }
 			block->len = 0;
 		}
 		if (z.avail_in == 0 && !file_ended) {
@@ -595,8 +597,9 @@ static void *produce(void *arg) {
 		if (cut == 0) { error = "a line longer than a block"; break; }
 		pthread_mutex_lock(&g->mu);
 		Block *next = spare_block(g);
+		const bool stopped = g->stop;
 		pthread_mutex_unlock(&g->mu);
-		if (!next) { error = g->stop ? NULL : "out of memory"; break; }
+		if (!next) { error = stopped ? NULL : "out of memory"; break; }
 		next->len = block->len - cut;
 		memcpy(next->data, block->data + cut, next->len);
 		block->len = cut;
@@ -688,13 +691,9 @@ static void free_stage_global(void *p) {
 		pthread_mutex_unlock(&g->mu);
 		pthread_join(g->producer, NULL);
 	}
-	for (Block *lists[2] = {g->ready, g->spare}, **l = lists; l < lists + 2; l++) {
-		for (Block *b = *l; b;) {
-			Block *next = b->next;
-			free(b->data);
-			free(b);
-			b = next;
-		}
+	for (int i = 0; i < g->blocks; i++) {
+		free(g->all[i]->data);
+		free(g->all[i]);
 	}
 	pthread_mutex_destroy(&g->mu);
 	pthread_cond_destroy(&g->cv);
@@ -713,7 +712,8 @@ static void stage_init(duckdb_init_info info) {
 	g->producing = pthread_create(&g->producer, NULL, produce, g) == 0;
 	duckdb_init_set_init_data(info, g, free_stage_global);
 	if (!g->producing) duckdb_init_set_error(info, "strata_stage_gz: cannot start a thread");
-	duckdb_init_set_max_threads(info, 2);
+	/* One thread inflates; DuckDB's threads (two here) classify what it hands over. */
+	duckdb_init_set_max_threads(info, 8);
 }
 
 static void free_stage_local(void *p) {
