@@ -51,7 +51,8 @@ describe('ledger checkpoints', () => {
     expect(snapshot.dataFiles.map((f) => f.key).sort()).toEqual(['events/h1/part-run-1.parquet', 'events/h3/part-run-3.parquet', 'events/h4/part-run-4.parquet', 'events/h6/part-run-6.parquet', 'events/h7/part-run-7.parquet']);
   });
 
-  it('lists the log only after the checkpoint the pointer names', async () => {
+  /** The storage, with every list() call's startAfter noted. */
+  function listSpy(): { spy: Storage; starts: (string | undefined)[] } {
     const starts: (string | undefined)[] = [];
     const list: Storage['list'] = (prefix, options) => {
       starts.push(options?.startAfter);
@@ -64,20 +65,18 @@ describe('ledger checkpoints', () => {
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
     });
+    return { spy, starts };
+  }
+
+  it('lists the log only after the checkpoint the pointer names', async () => {
+    const { spy, starts } = listSpy();
     expect((await readSnapshot(spy)).version).toBe(7);
     expect(await latestVersion(spy)).toBe(7);
     expect(starts).toEqual([logKey(5), logKey(5)]);
   });
 
   it('finds newer versions from a known one by listing from it, and starts over when it has vanished', async () => {
-    const starts: (string | undefined)[] = [];
-    const list: Storage['list'] = (prefix, options) => {
-      starts.push(options?.startAfter);
-      return storage.list(prefix, options);
-    };
-    const spy = new Proxy(storage, {
-      get: (target, name) => (name === 'list' ? list : (Reflect.get(target, name) as (...args: unknown[]) => unknown).bind(target)),
-    });
+    const { spy, starts } = listSpy();
     expect(await latestVersion(spy, 6)).toBe(7);
     expect(await latestVersion(spy, 7)).toBe(7);
     expect(starts).toEqual([logKey(5), logKey(6)]);
