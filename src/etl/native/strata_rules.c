@@ -511,6 +511,26 @@ static Block *spare_block(StageGlobal *g) {
 	return b;
 }
 
+/* The producer's next empty block; NULL, with *error set unless the query was stopped, when none. */
+static Block *next_spare(StageGlobal *g, const char **error) {
+	pthread_mutex_lock(&g->mu);
+	Block *b = spare_block(g);
+	if (!b && !g->stop) *error = "out of memory";
+	pthread_mutex_unlock(&g->mu);
+	return b;
+}
+
+/* Hands a block of whole lines to the classifying threads. */
+static void hand_over(StageGlobal *g, Block *b) {
+	pthread_mutex_lock(&g->mu);
+	b->next = NULL;
+	if (g->ready_tail) g->ready_tail->next = b;
+	else g->ready = b;
+	g->ready_tail = b;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
 static void finish_producing(StageGlobal *g, const char *error) {
 	pthread_mutex_lock(&g->mu);
 	if (error && !g->error[0]) snprintf(g->error, sizeof g->error, "strata_stage_gz: %s: %s", g->bind->path, error);
@@ -548,11 +568,7 @@ static void *produce(void *arg) {
 	bool member_ended = false, any_input = false, file_ended = false, output_full = false;
 	for (;;) {
 		if (!block) {
-			pthread_mutex_lock(&g->mu);
-			block = spare_block(g);
-			const bool stopped = g->stop;
-			pthread_mutex_unlock(&g->mu);
-			if (!block) { error = stopped ? NULL : "out of memory"; break; }
+			if (!(block = next_spare(g, &error))) break;
 			block->len = 0;
 		}
 		if (z.avail_in == 0 && !file_ended) {
@@ -595,42 +611,22 @@ static void *produce(void *arg) {
 		size_t cut = block->len;
 		while (cut > 0 && block->data[cut - 1] != '\n') cut--;
 		if (cut == 0) { error = "a line longer than a block"; break; }
-		pthread_mutex_lock(&g->mu);
-		Block *next = spare_block(g);
-		const bool stopped = g->stop;
-		pthread_mutex_unlock(&g->mu);
-		if (!next) { error = stopped ? NULL : "out of memory"; break; }
+		Block *next = next_spare(g, &error);
+		if (!next) break;
 		next->len = block->len - cut;
 		memcpy(next->data, block->data + cut, next->len);
 		block->len = cut;
 		block->first_line = line;
 		line += count_newlines(block->data, cut);
-		pthread_mutex_lock(&g->mu);
-		block->next = NULL;
-		if (g->ready_tail) g->ready_tail->next = block;
-		else g->ready = block;
-		g->ready_tail = block;
-		pthread_cond_broadcast(&g->cv);
-		pthread_mutex_unlock(&g->mu);
+		hand_over(g, block);
 		block = next;
 	}
 	if (!error && block && block->len > 0) {
 		/* The last block: whatever is left, its last line possibly without a newline. */
 		block->first_line = line;
-		pthread_mutex_lock(&g->mu);
-		block->next = NULL;
-		if (g->ready_tail) g->ready_tail->next = block;
-		else g->ready = block;
-		g->ready_tail = block;
-		pthread_mutex_unlock(&g->mu);
-		block = NULL;
+		hand_over(g, block);
 	}
-	if (block) {
-		pthread_mutex_lock(&g->mu);
-		block->next = g->spare;
-		g->spare = block;
-		pthread_mutex_unlock(&g->mu);
-	}
+	/* A block not handed over is freed with the state, like every other (StageGlobal.all). */
 	inflateEnd(&z);
 	free(input);
 	fclose(file);
@@ -851,30 +847,23 @@ static void stage_function(duckdb_function_info info, duckdb_data_chunk output) 
 			}
 		}
 		const bool bom = n >= 3 && (unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB && (unsigned char)line[2] == 0xBF;
-		bool invalid = false;
-		if (high || nul) {
-			if (!reserve_scratch(l, 3 * n + 1)) {
-				duckdb_function_set_error(info, "strata_stage_gz: out of memory");
-				return;
-			}
+		if ((high || cr) && !reserve_scratch(l, 3 * n + 1)) {
+			duckdb_function_set_error(info, "strata_stage_gz: out of memory");
+			return;
 		}
-		if (high) decode_utf8((const unsigned char *)line, n, l->scratch, &invalid);
+		/* Without bytes over 0x7F a line decodes to itself. */
+		bool invalid = false;
+		const size_t decoded = high ? decode_utf8((const unsigned char *)line, n, l->scratch, &invalid) : n;
 		set_null(cr_valid, row);
 		if (invalid || nul || bom) {
 			/* Rejected whole, as prepare-lines.ts does; the text as TextDecoder gives it. */
-			bool replaced;
-			const size_t decoded = decode_utf8((const unsigned char *)line, n, l->scratch, &replaced);
 			duckdb_vector_assign_string_element_len(reason, row, "malformed_json", 14);
-			duckdb_vector_assign_string_element_len(raw_line, row, l->scratch, decoded);
+			duckdb_vector_assign_string_element_len(raw_line, row, high ? l->scratch : line, decoded);
 			write_no_event(&columns, row);
 			continue;
 		}
 		const char *text = line;
 		if (cr) {
-			if (!reserve_scratch(l, n + 1)) {
-				duckdb_function_set_error(info, "strata_stage_gz: out of memory");
-				return;
-			}
 			for (size_t i = 0; i < n; i++) l->scratch[i] = line[i] == '\r' ? '\t' : line[i];
 			text = l->scratch;
 			duckdb_vector_assign_string_element_len(cr_line, row, line, n);
