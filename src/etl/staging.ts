@@ -27,6 +27,9 @@ const VERDICT_COLUMNS = `reason VARCHAR, raw_line VARCHAR, event_id VARCHAR, eve
 const STAGED_COLUMNS = `(file_idx, reason, raw_line, event_id, event_time, user_id, session_id, event_type, product_id, category,
   search_query, price, quantity, revenue, extras)`;
 
+/** A `staged` row's row id: its own when strata_stage_gz numbered it, else its position. */
+const STAGED_ROW_ID = 'coalesce(row_id, rowid)';
+
 /** Rows that hold no line's outcome: blank lines, and every line of a file found corrupt midway. */
 const NOT_COUNTED = `('blank', 'discarded')`;
 
@@ -108,7 +111,7 @@ export class RunStaging {
       CREATE TABLE judged (file_idx INTEGER, row_id BIGINT, ${VERDICT_COLUMNS});
       -- Every line's verdict, by row id: the native one, else the SQL rules'.
       CREATE VIEW lines AS
-        SELECT file_idx, coalesce(row_id, rowid) AS row_id, * EXCLUDE (file_idx, row_id, cr_line) FROM staged
+        SELECT file_idx, ${STAGED_ROW_ID} AS row_id, * EXCLUDE (file_idx, row_id, cr_line) FROM staged
         WHERE reason IS DISTINCT FROM '${CAREFUL}'
         UNION ALL SELECT * FROM judged;`);
     return new RunStaging(db, dir, runId, native.loaded);
@@ -164,10 +167,7 @@ export class RunStaging {
     const phase = phaseTimer(`stage file ${fileIdx}`);
     let inserted: Record<string, unknown> | undefined;
     try {
-      [inserted] = await this.db.all(`
-        INSERT INTO staged (file_idx, row_id, reason, raw_line, cr_line, event_id, event_time, user_id, session_id, event_type,
-          product_id, category, search_query, price, quantity, revenue)
-        SELECT ${fileIdx}, * FROM strata_stage_gz(${sqlString(gzPath)}, ${firstRow})`);
+      [inserted] = await this.db.all(`INSERT INTO staged BY NAME SELECT ${fileIdx} AS file_idx, * FROM strata_stage_gz(${sqlString(gzPath)}, ${firstRow})`);
     } catch (err) {
       if ((err as Error).message.includes('strata_stage_gz:')) return undefined;
       throw err;
@@ -188,7 +188,7 @@ export class RunStaging {
     let judged = 0;
     if (this.native) {
       // A rejected line keeps its own text: cr_line, where the rules saw tabs for carriage returns.
-      const careful = `(SELECT {'row_id': coalesce(row_id, rowid), 'cr_line': cr_line} AS tag, raw_line AS line
+      const careful = `(SELECT {'row_id': ${STAGED_ROW_ID}, 'cr_line': cr_line} AS tag, raw_line AS line
         FROM staged WHERE file_idx = ${fileIdx} AND reason = '${CAREFUL}')`;
       const [inserted] = await this.db.all(`
         INSERT INTO judged SELECT ${fileIdx}, tag.row_id, reason, CASE WHEN raw_line IS NOT NULL THEN coalesce(tag.cr_line, raw_line) END,
@@ -199,10 +199,10 @@ export class RunStaging {
     // Row ids must be first_row onwards, once each, whichever way the rows came. The ids are
     // counted as bits set (a tenth of the time of count(DISTINCT)); any outside are caught by min/max.
     const lastRow = firstRow + end.lines - 1;
-    const id = 'coalesce(row_id, rowid)';
-    const ids = end.lines > 0 ? `bit_count(bitstring_agg(${id}, ${firstRow}, ${lastRow}) FILTER (WHERE ${id} BETWEEN ${firstRow} AND ${lastRow}))` : '0';
+    const ids =
+      end.lines > 0 ? `bit_count(bitstring_agg(${STAGED_ROW_ID}, ${firstRow}, ${lastRow}) FILTER (WHERE ${STAGED_ROW_ID} BETWEEN ${firstRow} AND ${lastRow}))` : '0';
     const [check] = await this.db.all(`
-      SELECT count(*) AS n, min(rowid) AS lo, max(rowid) AS hi, min(${id}) AS first_id, max(${id}) AS last_id, ${ids} AS ids,
+      SELECT count(*) AS n, min(rowid) AS lo, max(rowid) AS hi, min(${STAGED_ROW_ID}) AS first_id, max(${STAGED_ROW_ID}) AS last_id, ${ids} AS ids,
         count(*) FILTER (WHERE reason = '${CAREFUL}') AS careful,
         (SELECT count(*) FROM lines WHERE file_idx = ${fileIdx} AND reason IS DISTINCT FROM 'blank') AS taken
       FROM staged WHERE file_idx = ${fileIdx}`);
@@ -246,6 +246,7 @@ export class RunStaging {
    */
   async #applyFixes(set: string, where: string, expected: number): Promise<number> {
     let changed = 0;
+    // Fixes come from the JavaScript reader only, whose staged rows are numbered by position.
     for (const [table, key] of [['judged', 'row_id'], ['staged', 'rowid']] as const) {
       if (changed === expected) break;
       const [updated] = await this.db.all(
