@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -160,7 +161,16 @@ function countNewlines(bytes: Buffer): number {
 
 /** sha256 of a stored file without decompressing it, to confirm a suspected change. */
 export async function hashStored(storage: Storage, key: string): Promise<string> {
+  return sha256Of(await storage.read(key));
+}
+
+/** sha256 of a local copy of a stored file (the native reader's), read alongside. */
+export function hashLocalFile(file: string): Promise<string> {
+  return sha256Of(createReadStream(file, { highWaterMark: 1 << 20 }));
+}
+
+async function sha256Of(bytes: AsyncIterable<unknown>): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of await storage.read(key)) hash.update(chunk as Buffer);
+  for await (const chunk of bytes) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }

@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Progress } from '../cli/progress.js';
 import { listBronze } from '../bronze/list-bronze.js';
-import { CorruptFileError, hashStored, stageBronze, type StagedText, type TextPart } from '../bronze/read-bronze.js';
+import { CorruptFileError, hashLocalFile, hashStored, stageBronze, type StagedText, type TextPart } from '../bronze/read-bronze.js';
 import { refreshCatalog } from '../catalog/refresh-catalog.js';
 import { eventsFileKey, quarantineFileKey } from '../ledger/layout.js';
 import { WarehouseLock } from '../ledger/lock.js';
@@ -20,7 +18,7 @@ import { phaseTimer } from './phase-timer.js';
 import type { EtlReport, SkippedFile } from './report.js';
 import { newRunId } from './run-id.js';
 import { PartQueue } from './part-queue.js';
-import { RunStaging, sumCounts } from './staging.js';
+import { RunStaging, sumCounts, type FileEnd } from './staging.js';
 
 export interface EtlOptions {
   readonly bronze: Storage;
@@ -116,32 +114,27 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
         const filePhase = phaseTimer(`file ${fileIdx}`);
         let begun = false;
         try {
+          let staged: StagedFile | undefined;
           if (staging.stagesGz) {
             await staging.beginFile(fileIdx, info.key);
             begun = true;
-            const staged = await stageNatively(bronze, info.key, staging, fileIdx, workDir);
-            if (staged) {
-              linesSeen += await staging.endFile(fileIdx, info.key, { lines: staged.lines, earlyRejects: [], carriageReturns: new Map() });
-              records.set(fileIdx, { info, sha256: staged.sha256 });
-              filePhase('stage natively');
-              progress?.update(fileIdx + 1, linesSeen);
-              await faultPoint('etl:chunk-staged');
-              continue;
+            staged = await stageNatively(bronze, info.key, staging, fileIdx, workDir);
+          }
+          if (!staged) {
+            // The JavaScript reader: where the native one is not built, or would not vouch for the file.
+            const reading = startRead(fileIdx);
+            if (!staging.stagesGz && fileIdx + 1 < todo.length) startRead(fileIdx + 1);
+            for await (const part of reading.parts) {
+              if (!begun) await staging.beginFile(fileIdx, info.key);
+              begun = true;
+              await staging.addPart(fileIdx, part.path, part.lines, part.longestLine);
+              await rm(part.path, { force: true });
             }
-          }
-          // The JavaScript reader: where the native one is not built, or would not vouch for the file.
-          const reading = startRead(fileIdx);
-          if (!staging.stagesGz && fileIdx + 1 < todo.length) startRead(fileIdx + 1);
-          for await (const part of reading.parts) {
+            staged = await reading.result;
             if (!begun) await staging.beginFile(fileIdx, info.key);
-            begun = true;
-            await staging.addPart(fileIdx, part.path, part.lines, part.longestLine);
-            await rm(part.path, { force: true });
           }
-          const text = await reading.result;
-          if (!begun) await staging.beginFile(fileIdx, info.key);
-          linesSeen += await staging.endFile(fileIdx, info.key, text);
-          records.set(fileIdx, { info, sha256: text.sha256 });
+          linesSeen += await staging.endFile(fileIdx, info.key, staged);
+          records.set(fileIdx, { info, sha256: staged.sha256 });
         } catch (err) {
           const cannotOpen = unopenable(err);
           if (!cannotOpen && !(err instanceof CorruptFileError)) throw err;
@@ -237,18 +230,15 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
   }
 }
 
+/** A bronze file staged, whichever reader took it: what its end told, and the sha256 of its stored bytes. */
+type StagedFile = FileEnd & { readonly sha256: string };
+
 /**
  * A bronze file through strata_stage_gz (RunStaging.stageGz), read where it lies or copied into
  * the work folder from a remote store; its sha256 is taken alongside. Undefined when the native
  * reader would not vouch for the file: then nothing of it is staged.
  */
-async function stageNatively(
-  bronze: Storage,
-  key: string,
-  staging: RunStaging,
-  fileIdx: number,
-  workDir: string,
-): Promise<{ lines: number; sha256: string } | undefined> {
+async function stageNatively(bronze: Storage, key: string, staging: RunStaging, fileIdx: number, workDir: string): Promise<StagedFile | undefined> {
   let local = bronze.localPath(key);
   const copy = local === undefined ? path.join(workDir, `${fileIdx}.gz`) : undefined;
   try {
@@ -256,16 +246,11 @@ async function stageNatively(
     const sha256 = hashLocalFile(local!);
     sha256.catch(() => undefined); // awaited below, unless staging fails first
     const lines = await staging.stageGz(fileIdx, local!);
-    return lines === undefined ? undefined : { lines, sha256: await sha256 };
+    // The native reader settles bad bytes and carriage returns itself: nothing is left to fix.
+    return lines === undefined ? undefined : { lines, earlyRejects: [], carriageReturns: new Map(), sha256: await sha256 };
   } finally {
     if (copy) await rm(copy, { force: true });
   }
-}
-
-async function hashLocalFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 interface Discovery {
