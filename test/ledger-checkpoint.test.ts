@@ -47,6 +47,9 @@ describe('ledger checkpoints', () => {
     const snapshot = await readSnapshot(storage);
     expect(snapshot.checkpointVersion).toBe(5);
     expect(plain(snapshot)).toEqual(plain(replay(await readLog(storage))));
+    // A writer replays its own commit onto what it read: the checkpoint it started from stays.
+    const next = replay([entry(8)], snapshot);
+    expect([next.version, next.checkpointVersion]).toEqual([8, 5]);
     expect(snapshot.version).toBe(7);
     expect(snapshot.dataFiles.map((f) => f.key).sort()).toEqual(['events/h1/part-run-1.parquet', 'events/h3/part-run-3.parquet', 'events/h4/part-run-4.parquet', 'events/h6/part-run-6.parquet', 'events/h7/part-run-7.parquet']);
   });

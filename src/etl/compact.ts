@@ -5,9 +5,9 @@ import { Db } from '../db/duckdb.js';
 import { sqlString, sqlStringList } from '../db/sql.js';
 import { eventsFileKey, partitionPath } from '../ledger/layout.js';
 import { WarehouseLock } from '../ledger/lock.js';
-import { checkpointIfDue, commit, readSnapshot } from '../ledger/log.js';
+import { checkpointIfDue, commit, readSnapshot, replay } from '../ledger/log.js';
 import { removeUncommitted } from '../ledger/recover.js';
-import { emptyRejectCounts, type DataFile } from '../ledger/types.js';
+import { emptyRejectCounts, type CommitEntry, type DataFile } from '../ledger/types.js';
 import { COMPACTED_EVENTS_PARQUET } from '../silver/parquet-options.js';
 import { localPaths } from '../storage/local-copy.js';
 import type { Storage } from '../storage/storage.js';
@@ -87,7 +87,7 @@ async function compactOnce(options: CompactOptions, state: { committed: boolean 
     await faultPoint('compact:before-commit');
     await lock.assertHeld();
     const finishedAt = new Date();
-    await commit(warehouse, {
+    const entry: CommitEntry = {
       version: snapshot.version + 1,
       committedAt: finishedAt.toISOString(),
       add,
@@ -110,11 +110,13 @@ async function compactOnce(options: CompactOptions, state: { committed: boolean 
         newFields: [],
         changedFiles: [],
       },
-    });
+    };
+    await commit(warehouse, entry);
     state.committed = true;
     await faultPoint('compact:committed');
     for (const key of remove) await warehouse.delete(key);
-    const committed = await readSnapshot(warehouse);
+    // What was read at the start plus this run's commit: the lease kept every other writer out.
+    const committed = replay([entry], snapshot);
     await checkpointIfDue(warehouse, committed);
     await refreshCatalog(warehouse, undefined, committed);
     return { ...report, files_removed: remove.length, files_written: add.length, duration_ms: Date.now() - startedAt.getTime() };

@@ -6,9 +6,9 @@ import { CorruptFileError, hashLocalFile, hashStored, stageBronze, type StagedTe
 import { refreshCatalog } from '../catalog/refresh-catalog.js';
 import { eventsFileKey, quarantineFileKey } from '../ledger/layout.js';
 import { WarehouseLock } from '../ledger/lock.js';
-import { checkpointIfDue, commit, readSnapshot } from '../ledger/log.js';
+import { checkpointIfDue, commit, readSnapshot, replay } from '../ledger/log.js';
 import { removeUncommitted } from '../ledger/recover.js';
-import { emptyRejectCounts, REJECT_REASONS, type BronzeFileRecord, type DataFile, type RunRecord, type Snapshot } from '../ledger/types.js';
+import { emptyRejectCounts, REJECT_REASONS, type BronzeFileRecord, type CommitEntry, type DataFile, type RunRecord, type Snapshot } from '../ledger/types.js';
 import type { ObjectInfo, Storage } from '../storage/storage.js';
 import { localPaths } from '../storage/local-copy.js';
 import { explainingFailures } from './failure.js';
@@ -205,7 +205,7 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
     const run = summarize(runId, startedAt, finishedAt, files, result.partitions.length, newFields, changed);
     await lock.assertHeld();
     await faultPoint('etl:before-commit');
-    await commit(warehouse, {
+    const entry: CommitEntry = {
       version: snapshot.version + 1,
       committedAt: finishedAt.toISOString(),
       add,
@@ -213,11 +213,13 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
       files,
       fieldsSeen: newFields,
       run,
-    });
+    };
+    await commit(warehouse, entry);
     phase('commit');
     state.committed = true;
     await faultPoint('etl:committed');
-    const committed = await readSnapshot(warehouse);
+    // What was read at the start plus this run's commit: the lease kept every other writer out.
+    const committed = replay([entry], snapshot);
     await checkpointIfDue(warehouse, committed);
     await refreshCatalog(warehouse, bronze, committed);
     phase('catalog');

@@ -26,7 +26,9 @@ export function replay(entries: readonly CommitEntry[], base?: Snapshot): Snapsh
     runs.push(entry.run);
     version = entry.version;
   }
-  return { version, dataFiles: [...dataFiles.values()], files, runs, fieldsSeen, checkpointVersion: base?.version ?? 0 };
+  // A base read from a checkpoint is that checkpoint; a snapshot replayed further keeps its own.
+  const checkpointVersion = base ? (base.checkpointVersion ?? base.version) : 0;
+  return { version, dataFiles: [...dataFiles.values()], files, runs, fieldsSeen, checkpointVersion };
 }
 
 /**
