@@ -452,6 +452,10 @@ static void valid_event_function(duckdb_function_info info, duckdb_data_chunk in
  *     prepare-lines.ts does for DuckDB's line reader): raw_line is that text, cr_line the line;
  *   - the usual valid line: its silver columns (valid_event);
  *   - anything else: CAREFUL, with its text, for the SQL rules.
+ * With `set_aside := 'key'` only the usual valid lines come out as rows: every other line
+ * (malformed, careful, blank) is kept in memory under that key, and strata_set_aside('key')
+ * returns it afterwards (then forgets it). strata writes the rows straight to Parquet that way,
+ * and stages only the few lines the SQL rules must judge.
  * Whatever it cannot vouch for ends the query with an error starting "strata_stage_gz:" (not
  * gzip, a damaged or truncated stream, data after the last gzip member, a line longer than a
  * block, an empty file): strata then reads that file the JavaScript way, which decides.
@@ -470,7 +474,75 @@ typedef struct Block {
 typedef struct {
 	char *path;
 	int64_t first_row;
+	char *set_aside; /* NULL: every line is a row */
 } StageBind;
+
+/*
+ * Lines set aside by strata_stage_gz(..., set_aside := key), until strata_set_aside(key) takes
+ * them. Records, one after another: int64 row id, uint8 kind, uint32 raw length, uint32 cr_line
+ * length (NO_CR: none), then the raw bytes and the cr_line bytes.
+ */
+typedef struct SetAside {
+	char *key;
+	char *data;
+	size_t len, cap;
+	struct SetAside *next;
+} SetAside;
+
+enum AsideKind { ASIDE_MALFORMED = 0, ASIDE_CAREFUL = 1 };
+#define NO_CR UINT32_MAX
+#define ASIDE_HEADER (8 + 1 + 4 + 4)
+/* Past this the query fails (and strata stages the file the usual way): a file of little but rejects. */
+#define ASIDE_MAX_BYTES ((size_t)512 << 20)
+
+static pthread_mutex_t asides_mu = PTHREAD_MUTEX_INITIALIZER;
+static SetAside *asides;
+
+static void free_aside(SetAside *a) {
+	if (!a) return;
+	free(a->key);
+	free(a->data);
+	free(a);
+}
+
+/* Takes the set-aside lines under `key` out of the registry (NULL when there are none). */
+static SetAside *take_aside(const char *key) {
+	pthread_mutex_lock(&asides_mu);
+	SetAside **at = &asides;
+	while (*at && strcmp((*at)->key, key) != 0) at = &(*at)->next;
+	SetAside *found = *at;
+	if (found) *at = found->next;
+	pthread_mutex_unlock(&asides_mu);
+	return found;
+}
+
+/* A fresh, registered record of lines set aside under `key`; one left by an earlier query is dropped. */
+static SetAside *open_aside(const char *key) {
+	free_aside(take_aside(key));
+	SetAside *a = calloc(1, sizeof(SetAside));
+	const size_t key_len = strlen(key) + 1;
+	if (!a || !(a->key = malloc(key_len))) {
+		free(a);
+		return NULL;
+	}
+	memcpy(a->key, key, key_len);
+	pthread_mutex_lock(&asides_mu);
+	a->next = asides;
+	asides = a;
+	pthread_mutex_unlock(&asides_mu);
+	return a;
+}
+
+static bool grow(char **data, size_t *cap, size_t need) {
+	if (*cap >= need) return true;
+	size_t cap2 = *cap ? *cap : 4096;
+	while (cap2 < need) cap2 *= 2;
+	char *grown = realloc(*data, cap2);
+	if (!grown) return false;
+	*data = grown;
+	*cap = cap2;
+	return true;
+}
 
 typedef struct {
 	pthread_mutex_t mu;
@@ -483,6 +555,7 @@ typedef struct {
 	pthread_t producer;
 	bool producing;
 	const StageBind *bind;
+	SetAside *aside; /* registered; owned by the registry, not by this state */
 } StageGlobal;
 
 typedef struct {
@@ -491,6 +564,9 @@ typedef struct {
 	int64_t line;
 	char *scratch;
 	size_t scratch_cap;
+	/* Lines set aside from the current block, moved to the query's SetAside when it is done. */
+	char *aside;
+	size_t aside_len, aside_cap;
 } StageLocal;
 
 /* Called with the lock held: a spare block, a new one while fewer than BLOCKS exist, else waits. */
@@ -637,6 +713,7 @@ static void *produce(void *arg) {
 static void free_stage_bind(void *p) {
 	StageBind *b = p;
 	duckdb_free(b->path);
+	if (b->set_aside) duckdb_free(b->set_aside);
 	free(b);
 }
 
@@ -644,12 +721,15 @@ static void stage_bind(duckdb_bind_info info) {
 	StageBind *b = calloc(1, sizeof(StageBind));
 	duckdb_value path = duckdb_bind_get_parameter(info, 0);
 	duckdb_value first_row = duckdb_bind_get_parameter(info, 1);
+	duckdb_value set_aside = duckdb_bind_get_named_parameter(info, "set_aside");
 	if (b) {
 		b->path = duckdb_get_varchar(path);
 		b->first_row = duckdb_get_int64(first_row);
+		if (set_aside && !duckdb_is_null_value(set_aside)) b->set_aside = duckdb_get_varchar(set_aside);
 	}
 	duckdb_destroy_value(&path);
 	duckdb_destroy_value(&first_row);
+	if (set_aside) duckdb_destroy_value(&set_aside);
 	if (!b || !b->path) {
 		if (b) free(b);
 		duckdb_bind_set_error(info, "strata_stage_gz: out of memory");
@@ -705,6 +785,11 @@ static void stage_init(duckdb_init_info info) {
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv, NULL);
 	g->bind = duckdb_init_get_bind_data(info);
+	if (g->bind->set_aside && !(g->aside = open_aside(g->bind->set_aside))) {
+		duckdb_init_set_init_data(info, g, free_stage_global);
+		duckdb_init_set_error(info, "strata_stage_gz: out of memory");
+		return;
+	}
 	g->producing = pthread_create(&g->producer, NULL, produce, g) == 0;
 	duckdb_init_set_init_data(info, g, free_stage_global);
 	if (!g->producing) duckdb_init_set_error(info, "strata_stage_gz: cannot start a thread");
@@ -715,6 +800,7 @@ static void stage_init(duckdb_init_info info) {
 static void free_stage_local(void *p) {
 	StageLocal *l = p;
 	free(l->scratch);
+	free(l->aside);
 	free(l);
 }
 
@@ -784,37 +870,69 @@ static size_t decode_utf8(const unsigned char *in, size_t n, char *out, bool *re
 	return o;
 }
 
+/* Keeps one line for strata_set_aside: its row id, kind, text and (NULL unless cr) its own line. */
+static bool set_aside_line(StageLocal *l, int64_t row_id, uint8_t kind, const char *raw, size_t raw_len, const char *cr, size_t cr_len) {
+	const size_t need = l->aside_len + ASIDE_HEADER + raw_len + (cr ? cr_len : 0);
+	if (!grow(&l->aside, &l->aside_cap, need)) return false;
+	char *at = l->aside + l->aside_len;
+	const uint32_t raw32 = (uint32_t)raw_len, cr32 = cr ? (uint32_t)cr_len : NO_CR;
+	memcpy(at, &row_id, 8);
+	at[8] = (char)kind;
+	memcpy(at + 9, &raw32, 4);
+	memcpy(at + 13, &cr32, 4);
+	memcpy(at + ASIDE_HEADER, raw, raw_len);
+	if (cr) memcpy(at + ASIDE_HEADER + raw_len, cr, cr_len);
+	l->aside_len = need;
+	return true;
+}
+
+/* Called with g->mu held: moves a thread's set-aside lines to the query's record. */
+static const char *flush_aside(StageGlobal *g, StageLocal *l) {
+	if (!g->aside || l->aside_len == 0) return NULL;
+	SetAside *a = g->aside;
+	if (a->len + l->aside_len > ASIDE_MAX_BYTES) return "strata_stage_gz: too many lines to set aside";
+	if (!grow(&a->data, &a->cap, a->len + l->aside_len)) return "strata_stage_gz: out of memory";
+	memcpy(a->data + a->len, l->aside, l->aside_len);
+	a->len += l->aside_len;
+	l->aside_len = 0;
+	return NULL;
+}
+
+/*
+ * Gives the thread its next block of lines, returning the one it finished. False when there is
+ * none left, or on an error (then set on `info`).
+ */
+static bool next_block(duckdb_function_info info, StageGlobal *g, StageLocal *l) {
+	pthread_mutex_lock(&g->mu);
+	const char *failed = flush_aside(g, l);
+	if (failed && !g->error[0]) snprintf(g->error, sizeof g->error, "%s", failed);
+	if (l->block) {
+		l->block->next = g->spare;
+		g->spare = l->block;
+		l->block = NULL;
+		pthread_cond_broadcast(&g->cv);
+	}
+	while (!g->ready && !g->done && !g->error[0]) pthread_cond_wait(&g->cv, &g->mu);
+	if (g->ready && !g->error[0]) {
+		l->block = g->ready;
+		g->ready = l->block->next;
+		if (!g->ready) g->ready_tail = NULL;
+		l->at = 0;
+		l->line = l->block->first_line;
+	}
+	char error[sizeof g->error];
+	memcpy(error, g->error, sizeof error);
+	pthread_mutex_unlock(&g->mu);
+	if (error[0]) {
+		duckdb_function_set_error(info, error);
+		return false;
+	}
+	return l->block != NULL;
+}
+
 static void stage_function(duckdb_function_info info, duckdb_data_chunk output) {
 	StageGlobal *g = duckdb_function_get_init_data(info);
 	StageLocal *l = duckdb_function_get_local_init_data(info);
-	if (!l->block || l->at >= l->block->len) {
-		pthread_mutex_lock(&g->mu);
-		if (l->block) {
-			l->block->next = g->spare;
-			g->spare = l->block;
-			l->block = NULL;
-			pthread_cond_broadcast(&g->cv);
-		}
-		while (!g->ready && !g->done && !g->error[0]) pthread_cond_wait(&g->cv, &g->mu);
-		if (g->ready && !g->error[0]) {
-			l->block = g->ready;
-			g->ready = l->block->next;
-			if (!g->ready) g->ready_tail = NULL;
-			l->at = 0;
-			l->line = l->block->first_line;
-		}
-		char error[sizeof g->error];
-		memcpy(error, g->error, sizeof error);
-		pthread_mutex_unlock(&g->mu);
-		if (error[0]) {
-			duckdb_function_set_error(info, error);
-			return;
-		}
-		if (!l->block) {
-			duckdb_data_chunk_set_size(output, 0);
-			return;
-		}
-	}
 	const idx_t capacity = duckdb_vector_size();
 	duckdb_vector row_id = duckdb_data_chunk_get_vector(output, 0);
 	duckdb_vector reason = duckdb_data_chunk_get_vector(output, 1);
@@ -827,59 +945,184 @@ static void stage_function(duckdb_function_info info, duckdb_data_chunk output) 
 	duckdb_vector children[N_OUT];
 	for (int c = 0; c < N_OUT; c++) children[c] = duckdb_data_chunk_get_vector(output, 4 + c);
 	EventColumns columns = event_columns(children, capacity);
-	const char *data = l->block->data;
-	const size_t len = l->block->len;
+	const bool aside = g->aside != NULL;
 	Event e;
 	idx_t row = 0;
-	for (; row < capacity && l->at < len; row++) {
-		const char *line = data + l->at;
-		const char *newline = memchr(line, '\n', len - l->at);
-		const size_t n = newline ? (size_t)(newline - line) : len - l->at;
-		l->at += n + (newline ? 1 : 0);
-		row_ids[row] = g->bind->first_row + l->line++;
-		bool high = false, nul = false, cr = false;
-		for (size_t i = 0; i < n; i++) {
-			const unsigned char c = (unsigned char)line[i];
-			if (c < 0x0e || c >= 0x80) {
-				high |= c >= 0x80;
-				nul |= c == 0;
-				cr |= c == '\r';
+	/* A chunk of no rows ends the scan: with lines set aside, a block may give none, so take the next. */
+	while (row == 0) {
+		if ((!l->block || l->at >= l->block->len) && !next_block(info, g, l)) break;
+		const char *data = l->block->data;
+		const size_t len = l->block->len;
+		while (row < capacity && l->at < len) {
+			const char *line = data + l->at;
+			const char *newline = memchr(line, '\n', len - l->at);
+			const size_t n = newline ? (size_t)(newline - line) : len - l->at;
+			l->at += n + (newline ? 1 : 0);
+			const int64_t id = g->bind->first_row + l->line++;
+			bool high = false, nul = false, cr = false;
+			for (size_t i = 0; i < n; i++) {
+				const unsigned char c = (unsigned char)line[i];
+				if (c < 0x0e || c >= 0x80) {
+					high |= c >= 0x80;
+					nul |= c == 0;
+					cr |= c == '\r';
+				}
 			}
+			const bool bom = n >= 3 && (unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB && (unsigned char)line[2] == 0xBF;
+			if ((high || cr) && !reserve_scratch(l, 3 * n + 1)) {
+				duckdb_function_set_error(info, "strata_stage_gz: out of memory");
+				return;
+			}
+			/* Without bytes over 0x7F a line decodes to itself. */
+			bool invalid = false;
+			const size_t decoded = high ? decode_utf8((const unsigned char *)line, n, l->scratch, &invalid) : n;
+			if (invalid || nul || bom) {
+				/* Rejected whole, as prepare-lines.ts does; the text as TextDecoder gives it. */
+				const char *text = high ? l->scratch : line;
+				if (aside) {
+					if (!set_aside_line(l, id, ASIDE_MALFORMED, text, decoded, NULL, 0)) goto out_of_memory;
+					continue;
+				}
+				row_ids[row] = id;
+				set_null(cr_valid, row);
+				duckdb_vector_assign_string_element_len(reason, row, "malformed_json", 14);
+				duckdb_vector_assign_string_element_len(raw_line, row, text, decoded);
+				write_no_event(&columns, row);
+				row++;
+				continue;
+			}
+			const char *text = line;
+			if (cr) {
+				for (size_t i = 0; i < n; i++) l->scratch[i] = line[i] == '\r' ? '\t' : line[i];
+				text = l->scratch;
+			}
+			if (!valid_event(text, (uint32_t)n, &e)) {
+				if (aside) {
+					if (!set_aside_line(l, id, ASIDE_CAREFUL, text, n, cr ? line : NULL, n)) goto out_of_memory;
+					continue;
+				}
+				row_ids[row] = id;
+				duckdb_vector_assign_string_element_len(reason, row, "careful", 7);
+				duckdb_vector_assign_string_element_len(raw_line, row, text, n);
+				write_no_event(&columns, row);
+			} else {
+				row_ids[row] = id;
+				set_null(reason_valid, row);
+				set_null(raw_valid, row);
+				write_event(&columns, row, &e);
+			}
+			if (cr) {
+				duckdb_vector_assign_string_element_len(cr_line, row, line, n);
+				cr_valid[row / 64] |= (uint64_t)1 << (row % 64);
+			} else {
+				set_null(cr_valid, row);
+			}
+			row++;
 		}
-		const bool bom = n >= 3 && (unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB && (unsigned char)line[2] == 0xBF;
-		if ((high || cr) && !reserve_scratch(l, 3 * n + 1)) {
-			duckdb_function_set_error(info, "strata_stage_gz: out of memory");
-			return;
-		}
-		/* Without bytes over 0x7F a line decodes to itself. */
-		bool invalid = false;
-		const size_t decoded = high ? decode_utf8((const unsigned char *)line, n, l->scratch, &invalid) : n;
-		set_null(cr_valid, row);
-		if (invalid || nul || bom) {
-			/* Rejected whole, as prepare-lines.ts does; the text as TextDecoder gives it. */
-			duckdb_vector_assign_string_element_len(reason, row, "malformed_json", 14);
-			duckdb_vector_assign_string_element_len(raw_line, row, high ? l->scratch : line, decoded);
-			write_no_event(&columns, row);
-			continue;
-		}
-		const char *text = line;
-		if (cr) {
-			for (size_t i = 0; i < n; i++) l->scratch[i] = line[i] == '\r' ? '\t' : line[i];
-			text = l->scratch;
-			duckdb_vector_assign_string_element_len(cr_line, row, line, n);
-			cr_valid[row / 64] |= (uint64_t)1 << (row % 64);
-		}
-		if (!valid_event(text, (uint32_t)n, &e)) {
-			duckdb_vector_assign_string_element_len(reason, row, "careful", 7);
-			duckdb_vector_assign_string_element_len(raw_line, row, text, n);
-			write_no_event(&columns, row);
-			continue;
-		}
-		set_null(reason_valid, row);
-		set_null(raw_valid, row);
-		write_event(&columns, row, &e);
 	}
 	duckdb_data_chunk_set_size(output, row);
+	return;
+out_of_memory:
+	duckdb_function_set_error(info, "strata_stage_gz: out of memory");
+}
+
+/*
+ * strata_set_aside(key VARCHAR): the lines strata_stage_gz(..., set_aside := key) set aside, as
+ * (row_id, reason, raw_line, cr_line) with reason 'malformed_json' or 'careful', in no order;
+ * none when there are none. Taking them forgets them.
+ */
+typedef struct {
+	SetAside *taken;
+} AsideBind;
+
+typedef struct {
+	size_t at;
+} AsideScan;
+
+static void free_aside_bind(void *p) {
+	AsideBind *b = p;
+	free_aside(b->taken);
+	free(b);
+}
+
+static void aside_bind(duckdb_bind_info info) {
+	AsideBind *b = calloc(1, sizeof(AsideBind));
+	duckdb_value key = duckdb_bind_get_parameter(info, 0);
+	char *text = key ? duckdb_get_varchar(key) : NULL;
+	if (key) duckdb_destroy_value(&key);
+	if (!b || !text) {
+		free(b);
+		if (text) duckdb_free(text);
+		duckdb_bind_set_error(info, "strata_set_aside: out of memory");
+		return;
+	}
+	b->taken = take_aside(text);
+	duckdb_free(text);
+	duckdb_logical_type varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+	duckdb_logical_type bigint = duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
+	duckdb_bind_add_result_column(info, "row_id", bigint);
+	duckdb_bind_add_result_column(info, "reason", varchar);
+	duckdb_bind_add_result_column(info, "raw_line", varchar);
+	duckdb_bind_add_result_column(info, "cr_line", varchar);
+	duckdb_destroy_logical_type(&varchar);
+	duckdb_destroy_logical_type(&bigint);
+	duckdb_bind_set_bind_data(info, b, free_aside_bind);
+}
+
+static void aside_init(duckdb_init_info info) {
+	AsideScan *s = calloc(1, sizeof(AsideScan));
+	if (!s) {
+		duckdb_init_set_error(info, "strata_set_aside: out of memory");
+		return;
+	}
+	duckdb_init_set_init_data(info, s, free);
+	duckdb_init_set_max_threads(info, 1);
+}
+
+static void aside_function(duckdb_function_info info, duckdb_data_chunk output) {
+	const AsideBind *b = duckdb_function_get_bind_data(info);
+	AsideScan *s = duckdb_function_get_init_data(info);
+	const SetAside *a = b->taken;
+	duckdb_vector row_id = duckdb_data_chunk_get_vector(output, 0);
+	duckdb_vector reason = duckdb_data_chunk_get_vector(output, 1);
+	duckdb_vector raw_line = duckdb_data_chunk_get_vector(output, 2);
+	duckdb_vector cr_line = duckdb_data_chunk_get_vector(output, 3);
+	const idx_t capacity = duckdb_vector_size();
+	int64_t *row_ids = (int64_t *)duckdb_vector_get_data(row_id);
+	uint64_t *cr_valid = writable_validity(cr_line, capacity);
+	idx_t row = 0;
+	for (; a && row < capacity && s->at < a->len; row++) {
+		const char *at = a->data + s->at;
+		uint32_t raw_len, cr_len;
+		memcpy(&row_ids[row], at, 8);
+		memcpy(&raw_len, at + 9, 4);
+		memcpy(&cr_len, at + 13, 4);
+		if (at[8] == ASIDE_MALFORMED) duckdb_vector_assign_string_element_len(reason, row, "malformed_json", 14);
+		else duckdb_vector_assign_string_element_len(reason, row, "careful", 7);
+		duckdb_vector_assign_string_element_len(raw_line, row, at + ASIDE_HEADER, raw_len);
+		if (cr_len == NO_CR) {
+			set_null(cr_valid, row);
+			cr_len = 0;
+		} else {
+			duckdb_vector_assign_string_element_len(cr_line, row, at + ASIDE_HEADER + raw_len, cr_len);
+		}
+		s->at += ASIDE_HEADER + raw_len + cr_len;
+	}
+	duckdb_data_chunk_set_size(output, row);
+}
+
+static bool register_set_aside(duckdb_connection connection) {
+	duckdb_table_function function = duckdb_create_table_function();
+	duckdb_table_function_set_name(function, "strata_set_aside");
+	duckdb_logical_type varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+	duckdb_table_function_add_parameter(function, varchar);
+	duckdb_destroy_logical_type(&varchar);
+	duckdb_table_function_set_bind(function, aside_bind);
+	duckdb_table_function_set_init(function, aside_init);
+	duckdb_table_function_set_function(function, aside_function);
+	const bool registered = duckdb_register_table_function(connection, function) == DuckDBSuccess;
+	duckdb_destroy_table_function(&function);
+	return registered;
 }
 
 static bool register_stage_gz(duckdb_connection connection) {
@@ -889,6 +1132,7 @@ static bool register_stage_gz(duckdb_connection connection) {
 	duckdb_logical_type bigint = duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
 	duckdb_table_function_add_parameter(function, varchar);
 	duckdb_table_function_add_parameter(function, bigint);
+	duckdb_table_function_add_named_parameter(function, "set_aside", varchar);
 	duckdb_destroy_logical_type(&varchar);
 	duckdb_destroy_logical_type(&bigint);
 	duckdb_table_function_set_bind(function, stage_bind);
@@ -930,6 +1174,10 @@ DUCKDB_EXTENSION_ENTRYPOINT(duckdb_connection connection, duckdb_extension_info 
 	}
 	if (!register_stage_gz(connection)) {
 		access->set_error(info, "strata_rules: could not register strata_stage_gz");
+		return false;
+	}
+	if (!register_set_aside(connection)) {
+		access->set_error(info, "strata_rules: could not register strata_set_aside");
 		return false;
 	}
 	return true;
