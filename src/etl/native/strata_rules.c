@@ -33,7 +33,7 @@ typedef struct {
 	enum Kind kind;
 	const char *text; /* a string's content without quotes, or a number's text */
 	uint32_t len;
-	bool ascii;
+	bool simple; /* see scan_plain_string */
 } Value;
 
 enum EventType { PAGE_VIEW, SEARCH, ADD_TO_CART, REMOVE_FROM_CART, PURCHASE, N_TYPES };
@@ -90,17 +90,30 @@ static const char *scan_number(const char *p, const char *end) {
 	return p;
 }
 
-/* A string without escapes or control characters (anything else takes the SQL rules); p is past the quote. */
-static const char *scan_plain_string(const char *p, const char *end, bool *ascii) {
-	bool only_ascii = true;
+/*
+ * A string without escapes or control characters (anything else takes the SQL rules); p is past
+ * the quote. *simple: every character is ASCII or a lower-case Latin-1 letter (U+00DF-U+00FF but
+ * U+00F7: ß, à, é, ü ...), which DuckDB's lower() and strata_trim leave as they are; so
+ * `normalised`, which lower-cases ASCII only, gives what the SQL rules give. The line is valid
+ * UTF-8 by then (strata_stage_gz checks every line first).
+ */
+static const char *scan_plain_string(const char *p, const char *end, bool *simple) {
+	bool only_simple = true;
 	while (p < end) {
 		unsigned char c = (unsigned char)*p;
 		if (c == '"') {
-			*ascii = only_ascii;
+			*simple = only_simple;
 			return p;
 		}
 		if (c < 0x20 || c == '\\') return NULL;
-		if (c >= 0x80) only_ascii = false;
+		if (c >= 0x80) {
+			const unsigned char next = p + 1 < end ? (unsigned char)p[1] : 0;
+			if (c == 0xC3 && next >= 0x9F && next <= 0xBF && next != 0xB7) {
+				p += 2;
+				continue;
+			}
+			only_simple = false;
+		}
 		p++;
 	}
 	return NULL;
@@ -133,9 +146,9 @@ static bool parse_object(const char *p, const char *end, Value values[N_FIELDS])
 	for (;;) {
 		while (p < end && json_space(*p)) p++;
 		if (p >= end || *p++ != '"') return false;
-		bool ascii;
+		bool simple;
 		const char *key = p;
-		p = scan_plain_string(p, end, &ascii);
+		p = scan_plain_string(p, end, &simple);
 		if (!p) return false;
 		int f = field_of(key, (uint32_t)(p - key));
 		if (f < 0 || values[f].kind != ABSENT) return false;
@@ -147,7 +160,7 @@ static bool parse_object(const char *p, const char *end, Value values[N_FIELDS])
 		Value *v = &values[f];
 		if (*p == '"') {
 			const char *text = ++p;
-			p = scan_plain_string(p, end, &v->ascii);
+			p = scan_plain_string(p, end, &v->simple);
 			if (!p) return false;
 			v->kind = STRING;
 			v->text = text;
@@ -314,7 +327,7 @@ static bool valid_event(const char *line, uint32_t len, Event *e) {
 	Value v[N_FIELDS];
 	if (!parse_object(line, line + len, v)) return false;
 	if (v[EVENT_ID].kind != STRING || !trimmed(&v[EVENT_ID], &e->event_id)) return false;
-	if (v[TIMESTAMP].kind != STRING || !v[TIMESTAMP].ascii || !parse_timestamp(&v[TIMESTAMP], &e->event_time)) return false;
+	if (v[TIMESTAMP].kind != STRING || !v[TIMESTAMP].simple || !parse_timestamp(&v[TIMESTAMP], &e->event_time)) return false;
 	if (v[EVENT_TYPE].kind != STRING) return false;
 	int type = -1;
 	for (int t = 0; t < N_TYPES; t++) {
@@ -335,7 +348,7 @@ static bool valid_event(const char *line, uint32_t len, Event *e) {
 	e->category_len = e->search_query_len = -1;
 	for (int f = CATEGORY; f <= SEARCH_QUERY; f += SEARCH_QUERY - CATEGORY) {
 		const Value *text = &v[f];
-		if (text->kind == NUMBER || (text->kind == STRING && (!text->ascii || text->len >= 256))) return false;
+		if (text->kind == NUMBER || (text->kind == STRING && (!text->simple || text->len >= 256))) return false;
 		if (text->kind == STRING) {
 			if (f == CATEGORY) e->category_len = normalised(text, e->category);
 			else e->search_query_len = normalised(text, e->search_query);
