@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
@@ -220,5 +220,86 @@ describe('etl with the native reader and with the JavaScript one', () => {
       return { ...parsed, last_run: undefined, runs: undefined, warehouse: undefined, silver: { ...(parsed.silver as object), bytes: undefined } };
     };
     expect(await status('1')).toEqual(await status('0'));
+  });
+});
+
+/*
+ * A run of one file streams its usual valid lines straight into a Parquet file (staging.ts,
+ * streamGz), which becomes the hour's silver file as it is when nothing needs rewriting. Each
+ * run here takes one new file, so every way of finishing is taken: kept as is, rewritten for a
+ * duplicate (in the file, or already in silver), for a second hour, for a valid line the SQL
+ * rules judged, a file with no valid line, and a file the native reader declines.
+ */
+describe('etl of one file per run, valid lines streamed to Parquet, and with the JavaScript reader', () => {
+  const reports: Record<string, Record<string, unknown>[]> = { '1': [], '0': [] };
+  let base: string;
+
+  beforeAll(async () => {
+    base = path.join(dir, 'one-file-runs');
+    const source = path.join(base, 'source');
+    await mkdir(base);
+    const gen = await runCli(['generate', '--bronze', source, '--start', '2026-11-20T09:55:00Z', '--batches', '2', '--events', '5000', '--fault-rate', '0.2', '--seed', '11']);
+    expect(gen.code, gen.stderr).toBe(0);
+    const at = (minute: string, name: string) => `year=2026/month=11/day=20/hour=12/minute=${minute}/${name}.jsonl.gz`;
+    const kept = pageView('2026-11-20T12:00:01Z');
+    const files: string[][] = [
+      // Clean, one hour: the streamed file is kept.
+      [at('00', 'clean'), kept, pageView('2026-11-20T12:00:02Z'), pageView('2026-11-20T12:00:03.5Z')],
+      // A duplicate within the file, and one of a line already in silver.
+      [at('01', 'dups'), pageView('2026-11-20T12:01:00Z', { event_id: 'd1' }), pageView('2026-11-20T12:01:01Z', { event_id: 'd1' }), kept],
+      // Two hours.
+      [at('02', 'hours'), pageView('2026-11-20T12:02:00Z'), pageView('2026-11-20T13:00:00Z')],
+      // Valid only by the SQL rules (an escape, an upper-case accent), beside a natively valid line.
+      [at('03', 'judged'), pageView('2026-11-20T12:03:00Z', { category: 'CAFÉ' }), pageView('2026-11-20T12:03:01Z', { search_query: 'a\tb' }), pageView('2026-11-20T12:03:02Z')],
+      // No valid line at all.
+      [at('04', 'rejects'), '{"event_id":"x"}', '', 'not json', `${pageView('2026-11-20T12:04:00Z')}\r`.replace('page_view', 'click')],
+    ];
+    for (const reader of ['1', '0']) {
+      const bronze = path.join(base, `bronze-${reader}`);
+      const warehouse = path.join(base, `warehouse-${reader}`);
+      await mkdir(warehouse, { recursive: true });
+      const etl = async () => {
+        const run = await runCli(['etl', '--bronze', bronze, '--warehouse', warehouse, '--json'], { env: { STRATA_NATIVE_READER: reader } });
+        expect(run.code, run.stderr).toBe(0);
+        expect(run.stderr).toBe('');
+        reports[reader]!.push(JSON.parse(run.stdout) as Record<string, unknown>);
+      };
+      for (const name of (await readdir(source, { recursive: true })).map(String).filter((f) => f.endsWith('.gz')).sort()) {
+        await mkdir(path.dirname(path.join(bronze, name)), { recursive: true });
+        await copyFile(path.join(source, name), path.join(bronze, name));
+        await etl();
+      }
+      for (const [key, ...lines] of files) {
+        await writeBronze(bronze, key!, lines);
+        await etl();
+      }
+      const whole = gzipSync(`${pageView('2026-11-20T12:05:00Z')}\n`);
+      await mkdir(path.join(bronze, path.dirname(at('05', 'truncated'))), { recursive: true });
+      await writeFile(path.join(bronze, at('05', 'truncated')), whole.subarray(0, whole.length - 12));
+      await etl();
+    }
+  }, 120_000);
+
+  it('reports the same counts, run by run', () => {
+    const counts = (r: Record<string, unknown>) => ({ ...r, run_id: undefined, duration_ms: undefined });
+    expect(reports['1']!.map(counts)).toEqual(reports['0']!.map(counts));
+    expect(reports['1']!.map((r) => [r.files_processed, r.files_failed, r.valid, r.duplicates, r.partitions_written])).toEqual([
+      [1, 0, expect.any(Number), expect.any(Number), expect.any(Number)],
+      [1, 0, expect.any(Number), expect.any(Number), expect.any(Number)],
+      [1, 0, 3, 0, 1],
+      [1, 0, 1, 2, 1],
+      [1, 0, 2, 0, 2],
+      [1, 0, 3, 0, 1],
+      [1, 0, 0, 0, 0],
+      [0, 1, 0, 0, 0],
+    ]);
+    expect(reports['1']![0]!.duplicates).toBeGreaterThan(0);
+  });
+
+  it('writes the same silver and quarantine rows, and the same ledger', async () => {
+    for (const diff of await tableDifferences(path.join(base, 'warehouse-1'), path.join(base, 'warehouse-0'))) {
+      expect(diff).toMatchObject({ onlyA: 0, onlyB: 0 });
+      expect(diff.rows).toBeGreaterThan(100);
+    }
   });
 });

@@ -118,7 +118,9 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
           if (staging.stagesGz) {
             await staging.beginFile(fileIdx, info.key);
             begun = true;
-            staged = await stageNatively(bronze, info.key, staging, fileIdx, workDir);
+            // A run of one file (the usual scheduled run) streams its valid lines straight to Parquet.
+            const streamTo = todo.length === 1 ? path.join(workDir, 'out') : undefined;
+            staged = await stageNatively(bronze, info.key, staging, fileIdx, workDir, streamTo);
           }
           if (!staged) {
             // The JavaScript reader: where the native one is not built, or would not vouch for the file.
@@ -236,18 +238,25 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
 type StagedFile = FileEnd & { readonly sha256: string };
 
 /**
- * A bronze file through strata_stage_gz (RunStaging.stageGz), read where it lies or copied into
+ * A bronze file through strata_stage_gz (RunStaging.stageGz, or streamGz into `streamTo`), read where it lies or copied into
  * the work folder from a remote store; its sha256 is taken alongside. Undefined when the native
  * reader would not vouch for the file: then nothing of it is staged.
  */
-async function stageNatively(bronze: Storage, key: string, staging: RunStaging, fileIdx: number, workDir: string): Promise<StagedFile | undefined> {
+async function stageNatively(
+  bronze: Storage,
+  key: string,
+  staging: RunStaging,
+  fileIdx: number,
+  workDir: string,
+  streamTo: string | undefined,
+): Promise<StagedFile | undefined> {
   let local = bronze.localPath(key);
   const copy = local === undefined ? path.join(workDir, `${fileIdx}.gz`) : undefined;
   try {
     if (copy) await bronze.readFile(key, (local = copy));
     const sha256 = hashLocalFile(local!);
     sha256.catch(() => undefined); // awaited below, unless staging fails first
-    const lines = await staging.stageGz(fileIdx, local!);
+    const lines = streamTo ? await staging.streamGz(fileIdx, key, local!, streamTo) : await staging.stageGz(fileIdx, local!);
     // The native reader settles bad bytes and carriage returns itself: nothing is left to fix.
     return lines === undefined ? undefined : { lines, earlyRejects: [], carriageReturns: new Map(), sha256: await sha256 };
   } finally {
