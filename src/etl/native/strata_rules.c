@@ -480,13 +480,15 @@ static void valid_event_function(duckdb_function_info info, duckdb_data_chunk in
 typedef struct Block {
 	char *data;
 	size_t len;
+	idx_t file; /* which of the bind's files; a block never holds lines of two */
 	int64_t first_line;
 	struct Block *next;
 } Block;
 
 typedef struct {
-	char *path;
-	int64_t first_row;
+	char **paths; /* strata_stage_gz takes one file, strata_stage_gz_files several, read in order */
+	int64_t *first_rows;
+	idx_t files;
 	char *set_aside; /* NULL: every line is a row */
 } StageBind;
 
@@ -499,6 +501,8 @@ typedef struct SetAside {
 	char *key;
 	char *data;
 	size_t len, cap;
+	/* Progress, for strata_stage_progress(key): files inflated to their end, lines handed over. */
+	int64_t files_done, lines_done;
 	struct SetAside *next;
 } SetAside;
 
@@ -620,9 +624,25 @@ static void hand_over(StageGlobal *g, Block *b) {
 	pthread_mutex_unlock(&g->mu);
 }
 
-static void finish_producing(StageGlobal *g, const char *error) {
+static bool stopped(StageGlobal *g) {
 	pthread_mutex_lock(&g->mu);
-	if (error && !g->error[0]) snprintf(g->error, sizeof g->error, "strata_stage_gz: %s: %s", g->bind->path, error);
+	const bool stop = g->stop;
+	pthread_mutex_unlock(&g->mu);
+	return stop;
+}
+
+/* A block the producer did not fill: back to the spares. */
+static void give_back(StageGlobal *g, Block *b) {
+	pthread_mutex_lock(&g->mu);
+	b->next = g->spare;
+	g->spare = b;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void finish_producing(StageGlobal *g, const char *path, const char *error) {
+	pthread_mutex_lock(&g->mu);
+	if (error && !g->error[0]) snprintf(g->error, sizeof g->error, "strata_stage_gz: %s: %s", path, error);
 	g->done = true;
 	pthread_cond_broadcast(&g->cv);
 	pthread_mutex_unlock(&g->mu);
@@ -634,24 +654,28 @@ static int64_t count_newlines(const char *p, size_t n) {
 	return k;
 }
 
-/* The producer: gzip members, one after another (as Node's gunzip reads them), into blocks of whole lines. */
-static void *produce(void *arg) {
-	StageGlobal *g = arg;
-	FILE *file = fopen(g->bind->path, "rb");
-	if (!file) {
-		finish_producing(g, "cannot open");
-		return NULL;
-	}
-	unsigned char *input = malloc(INPUT_BYTES);
-	z_stream z;
-	memset(&z, 0, sizeof z);
-	const char *error = NULL;
-	if (!input || inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
-		free(input);
+/* Counts progress where strata_stage_progress can read it (only with set_aside). */
+static void report_progress(StageGlobal *g, int64_t files, int64_t lines) {
+	if (!g->aside) return;
+	pthread_mutex_lock(&asides_mu);
+	g->aside->files_done += files;
+	g->aside->lines_done += lines;
+	pthread_mutex_unlock(&asides_mu);
+}
+
+/*
+ * One file's gzip members, one after another (as Node's gunzip reads them), into blocks of
+ * whole lines. Returns an error, or NULL.
+ */
+static const char *inflate_file(StageGlobal *g, idx_t f, unsigned char *input, z_stream *z) {
+	FILE *file = fopen(g->bind->paths[f], "rb");
+	if (!file) return "cannot open";
+	if (inflateReset2(z, 16 + MAX_WBITS) != Z_OK) {
 		fclose(file);
-		finish_producing(g, "out of memory");
-		return NULL;
+		return "inflateReset failed";
 	}
+	z->avail_in = 0;
+	const char *error = NULL;
 	Block *block = NULL;
 	int64_t line = 0; /* lines handed out so far */
 	bool member_ended = false, any_input = false, file_ended = false, output_full = false;
@@ -659,11 +683,12 @@ static void *produce(void *arg) {
 		if (!block) {
 			if (!(block = next_spare(g, &error))) break;
 			block->len = 0;
+			block->file = f;
 		}
-		if (z.avail_in == 0 && !file_ended) {
-			z.next_in = input;
-			z.avail_in = (uInt)fread(input, 1, INPUT_BYTES, file);
-			if (z.avail_in == 0) {
+		if (z->avail_in == 0 && !file_ended) {
+			z->next_in = input;
+			z->avail_in = (uInt)fread(input, 1, INPUT_BYTES, file);
+			if (z->avail_in == 0) {
 				if (ferror(file)) { error = "read error"; break; }
 				file_ended = true;
 			} else {
@@ -671,29 +696,29 @@ static void *produce(void *arg) {
 			}
 		}
 		if (member_ended) {
-			if (z.avail_in == 0 && file_ended) break;
+			if (z->avail_in == 0 && file_ended) break;
 			/* Another member must follow at once; anything else is left to the JavaScript reader. */
-			if (z.avail_in < 2 && !file_ended) {
-				unsigned char first = z.next_in[0];
+			if (z->avail_in < 2 && !file_ended) {
+				unsigned char first = z->next_in[0];
 				size_t more = fread(input + 1, 1, INPUT_BYTES - 1, file);
 				input[0] = first;
-				z.next_in = input;
-				z.avail_in = (uInt)(1 + more);
+				z->next_in = input;
+				z->avail_in = (uInt)(1 + more);
 			}
-			if (z.avail_in < 2 || z.next_in[0] != 0x1f || z.next_in[1] != 0x8b) { error = "data after the gzip stream"; break; }
-			if (inflateReset(&z) != Z_OK) { error = "inflateReset failed"; break; }
+			if (z->avail_in < 2 || z->next_in[0] != 0x1f || z->next_in[1] != 0x8b) { error = "data after the gzip stream"; break; }
+			if (inflateReset(z) != Z_OK) { error = "inflateReset failed"; break; }
 			member_ended = false;
 		}
-		if (file_ended && z.avail_in == 0 && !output_full) {
+		if (file_ended && z->avail_in == 0 && !output_full) {
 			error = any_input ? "truncated gzip stream" : "empty file";
 			break;
 		}
-		z.next_out = (Bytef *)block->data + block->len;
-		z.avail_out = (uInt)(BLOCK_BYTES - block->len);
-		const int rc = inflate(&z, Z_NO_FLUSH);
-		if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) { error = z.msg ? z.msg : "damaged gzip stream"; break; }
-		block->len = BLOCK_BYTES - z.avail_out;
-		output_full = z.avail_out == 0; /* zlib may hold more output without needing input */
+		z->next_out = (Bytef *)block->data + block->len;
+		z->avail_out = (uInt)(BLOCK_BYTES - block->len);
+		const int rc = inflate(z, Z_NO_FLUSH);
+		if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) { error = z->msg ? z->msg : "damaged gzip stream"; break; }
+		block->len = BLOCK_BYTES - z->avail_out;
+		output_full = z->avail_out == 0; /* zlib may hold more output without needing input */
 		if (rc == Z_STREAM_END) member_ended = true;
 		if (block->len < BLOCK_BYTES) continue;
 		/* A full block: hand over its whole lines, carry the unfinished one into the next block. */
@@ -703,49 +728,101 @@ static void *produce(void *arg) {
 		Block *next = next_spare(g, &error);
 		if (!next) break;
 		next->len = block->len - cut;
+		next->file = f;
 		memcpy(next->data, block->data + cut, next->len);
 		block->len = cut;
 		block->first_line = line;
-		line += count_newlines(block->data, cut);
+		const int64_t lines = count_newlines(block->data, cut);
+		line += lines;
 		hand_over(g, block);
+		report_progress(g, 0, lines);
 		block = next;
 	}
 	if (!error && block && block->len > 0) {
 		/* The last block: whatever is left, its last line possibly without a newline. */
 		block->first_line = line;
+		const int64_t lines = count_newlines(block->data, block->len) + (block->data[block->len - 1] != '\n');
 		hand_over(g, block);
+		report_progress(g, 1, lines);
+	} else if (!error) {
+		if (block) give_back(g, block);
+		report_progress(g, 1, 0);
 	}
-	/* A block not handed over is freed with the state, like every other (StageGlobal.all). */
+	/* On an error the block not handed over is freed with the state, like every other (StageGlobal.all). */
+	fclose(file);
+	return error;
+}
+
+/* The producer: the bind's files, one after another. */
+static void *produce(void *arg) {
+	StageGlobal *g = arg;
+	unsigned char *input = malloc(INPUT_BYTES);
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	if (!input || inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+		free(input);
+		finish_producing(g, g->bind->paths[0], "out of memory");
+		return NULL;
+	}
+	const char *error = NULL;
+	idx_t f = 0;
+	for (; f < g->bind->files && !error && !stopped(g); f++) error = inflate_file(g, f, input, &z);
 	inflateEnd(&z);
 	free(input);
-	fclose(file);
-	finish_producing(g, error);
+	finish_producing(g, error ? g->bind->paths[f - 1] : NULL, error);
 	return NULL;
 }
 
 static void free_stage_bind(void *p) {
 	StageBind *b = p;
-	duckdb_free(b->path);
+	for (idx_t i = 0; b->paths && i < b->files; i++) {
+		if (b->paths[i]) duckdb_free(b->paths[i]);
+	}
+	free(b->paths);
+	free(b->first_rows);
 	if (b->set_aside) duckdb_free(b->set_aside);
 	free(b);
 }
 
-static void stage_bind(duckdb_bind_info info) {
+/* The bind's files from a path and a first row, or from two lists of them (strata_stage_gz_files). */
+static const char *bind_files(StageBind *b, duckdb_value path, duckdb_value first_row, bool lists) {
+	b->files = lists ? duckdb_get_list_size(path) : 1;
+	if (b->files == 0) return "no files";
+	if (lists && duckdb_get_list_size(first_row) != b->files) return "as many first rows as paths are needed";
+	if (!(b->paths = calloc(b->files, sizeof(char *))) || !(b->first_rows = calloc(b->files, sizeof(int64_t)))) return "out of memory";
+	for (idx_t i = 0; i < b->files; i++) {
+		duckdb_value p = lists ? duckdb_get_list_child(path, i) : path;
+		duckdb_value r = lists ? duckdb_get_list_child(first_row, i) : first_row;
+		b->paths[i] = duckdb_get_varchar(p);
+		b->first_rows[i] = duckdb_get_int64(r);
+		if (lists) {
+			duckdb_destroy_value(&p);
+			duckdb_destroy_value(&r);
+		}
+		if (!b->paths[i]) return "out of memory";
+	}
+	return NULL;
+}
+
+static void bind_stage(duckdb_bind_info info, bool lists) {
 	StageBind *b = calloc(1, sizeof(StageBind));
+	if (!b) {
+		duckdb_bind_set_error(info, "strata_stage_gz: out of memory");
+		return;
+	}
+	duckdb_bind_set_bind_data(info, b, free_stage_bind);
 	duckdb_value path = duckdb_bind_get_parameter(info, 0);
 	duckdb_value first_row = duckdb_bind_get_parameter(info, 1);
 	duckdb_value set_aside = duckdb_bind_get_named_parameter(info, "set_aside");
-	if (b) {
-		b->path = duckdb_get_varchar(path);
-		b->first_row = duckdb_get_int64(first_row);
-		if (set_aside && !duckdb_is_null_value(set_aside)) b->set_aside = duckdb_get_varchar(set_aside);
-	}
+	const char *error = bind_files(b, path, first_row, lists);
+	if (set_aside && !duckdb_is_null_value(set_aside)) b->set_aside = duckdb_get_varchar(set_aside);
 	duckdb_destroy_value(&path);
 	duckdb_destroy_value(&first_row);
 	if (set_aside) duckdb_destroy_value(&set_aside);
-	if (!b || !b->path) {
-		if (b) free(b);
-		duckdb_bind_set_error(info, "strata_stage_gz: out of memory");
+	if (error) {
+		char message[128];
+		snprintf(message, sizeof message, "strata_stage_gz: %s", error);
+		duckdb_bind_set_error(info, message);
 		return;
 	}
 	static const char *const NAMES[N_OUT] = {"event_id",     "event_time", "user_id", "session_id", "event_type", "product_id",
@@ -768,7 +845,14 @@ static void stage_bind(duckdb_bind_info info) {
 	duckdb_destroy_logical_type(&integer);
 	duckdb_destroy_logical_type(&price);
 	duckdb_destroy_logical_type(&revenue);
-	duckdb_bind_set_bind_data(info, b, free_stage_bind);
+}
+
+static void stage_bind(duckdb_bind_info info) {
+	bind_stage(info, false);
+}
+
+static void stage_files_bind(duckdb_bind_info info) {
+	bind_stage(info, true);
 }
 
 static void free_stage_global(void *p) {
@@ -971,7 +1055,7 @@ static void stage_function(duckdb_function_info info, duckdb_data_chunk output) 
 			const char *newline = memchr(line, '\n', len - l->at);
 			const size_t n = newline ? (size_t)(newline - line) : len - l->at;
 			l->at += n + (newline ? 1 : 0);
-			const int64_t id = g->bind->first_row + l->line++;
+			const int64_t id = g->bind->first_rows[l->block->file] + l->line++;
 			bool high = false, nul = false, cr = false;
 			for (size_t i = 0; i < n; i++) {
 				const unsigned char c = (unsigned char)line[i];
@@ -1138,22 +1222,85 @@ static bool register_set_aside(duckdb_connection connection) {
 	return registered;
 }
 
-static bool register_stage_gz(duckdb_connection connection) {
+/*
+ * strata_stage_gz(path VARCHAR, first_row BIGINT) and strata_stage_gz_files(paths VARCHAR[],
+ * first_rows BIGINT[]): the same rows, from one file or from several read one after another.
+ */
+static bool register_stage_gz(duckdb_connection connection, const char *name, bool lists) {
 	duckdb_table_function function = duckdb_create_table_function();
-	duckdb_table_function_set_name(function, "strata_stage_gz");
+	duckdb_table_function_set_name(function, name);
 	duckdb_logical_type varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
 	duckdb_logical_type bigint = duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
-	duckdb_table_function_add_parameter(function, varchar);
-	duckdb_table_function_add_parameter(function, bigint);
+	duckdb_logical_type varchars = duckdb_create_list_type(varchar);
+	duckdb_logical_type bigints = duckdb_create_list_type(bigint);
+	duckdb_table_function_add_parameter(function, lists ? varchars : varchar);
+	duckdb_table_function_add_parameter(function, lists ? bigints : bigint);
 	duckdb_table_function_add_named_parameter(function, "set_aside", varchar);
 	duckdb_destroy_logical_type(&varchar);
 	duckdb_destroy_logical_type(&bigint);
-	duckdb_table_function_set_bind(function, stage_bind);
+	duckdb_destroy_logical_type(&varchars);
+	duckdb_destroy_logical_type(&bigints);
+	duckdb_table_function_set_bind(function, lists ? stage_files_bind : stage_bind);
 	duckdb_table_function_set_init(function, stage_init);
 	duckdb_table_function_set_local_init(function, stage_local_init);
 	duckdb_table_function_set_function(function, stage_function);
 	const bool registered = duckdb_register_table_function(connection, function) == DuckDBSuccess;
 	duckdb_destroy_table_function(&function);
+	return registered;
+}
+
+/*
+ * strata_stage_progress(key VARCHAR) -> STRUCT(files BIGINT, lines BIGINT): how far the running
+ * strata_stage_gz(..., set_aside := key) has inflated (files to their end, lines handed over);
+ * NULL when no such query runs or ran. Another connection polls it for the progress bar.
+ */
+static void progress_function(duckdb_function_info info, duckdb_data_chunk input, duckdb_vector output) {
+	(void)info;
+	const idx_t rows = duckdb_data_chunk_get_size(input);
+	duckdb_vector keys = duckdb_data_chunk_get_vector(input, 0);
+	duckdb_string_t *key_data = (duckdb_string_t *)duckdb_vector_get_data(keys);
+	uint64_t *key_validity = duckdb_vector_get_validity(keys);
+	int64_t *files = (int64_t *)duckdb_vector_get_data(duckdb_struct_vector_get_child(output, 0));
+	int64_t *lines = (int64_t *)duckdb_vector_get_data(duckdb_struct_vector_get_child(output, 1));
+	uint64_t *output_valid = writable_validity(output, rows);
+	for (idx_t row = 0; row < rows; row++) {
+		bool found = false;
+		files[row] = lines[row] = 0;
+		if (duckdb_validity_row_is_valid(key_validity, row)) {
+			duckdb_string_t *k = &key_data[row];
+			const uint32_t len = k->value.inlined.length;
+			const char *text = len <= 12 ? k->value.inlined.inlined : k->value.pointer.ptr;
+			pthread_mutex_lock(&asides_mu);
+			for (SetAside *a = asides; a && !found; a = a->next) {
+				if (strlen(a->key) == len && memcmp(a->key, text, len) == 0) {
+					found = true;
+					files[row] = a->files_done;
+					lines[row] = a->lines_done;
+				}
+			}
+			pthread_mutex_unlock(&asides_mu);
+		}
+		if (!found) set_null(output_valid, row);
+	}
+}
+
+static bool register_progress(duckdb_connection connection) {
+	duckdb_logical_type varchar = duckdb_create_logical_type(DUCKDB_TYPE_VARCHAR);
+	duckdb_logical_type bigint = duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
+	duckdb_logical_type members[2] = {bigint, bigint};
+	const char *names[2] = {"files", "lines"};
+	duckdb_logical_type result = duckdb_create_struct_type(members, names, 2);
+	duckdb_scalar_function function = duckdb_create_scalar_function();
+	duckdb_scalar_function_set_name(function, "strata_stage_progress");
+	duckdb_scalar_function_add_parameter(function, varchar);
+	duckdb_scalar_function_set_return_type(function, result);
+	duckdb_scalar_function_set_volatile(function);
+	duckdb_scalar_function_set_function(function, progress_function);
+	const bool registered = duckdb_register_scalar_function(connection, function) == DuckDBSuccess;
+	duckdb_destroy_scalar_function(&function);
+	duckdb_destroy_logical_type(&result);
+	duckdb_destroy_logical_type(&varchar);
+	duckdb_destroy_logical_type(&bigint);
 	return registered;
 }
 
@@ -1185,7 +1332,8 @@ DUCKDB_EXTENSION_ENTRYPOINT(duckdb_connection connection, duckdb_extension_info 
 		access->set_error(info, "strata_rules: could not register strata_valid_event");
 		return false;
 	}
-	if (!register_stage_gz(connection)) {
+	if (!register_stage_gz(connection, "strata_stage_gz", false) || !register_stage_gz(connection, "strata_stage_gz_files", true) ||
+	    !register_progress(connection)) {
 		access->set_error(info, "strata_rules: could not register strata_stage_gz");
 		return false;
 	}
