@@ -38,7 +38,14 @@ export class Db {
     private readonly instance: DuckDBInstanceType,
     private readonly connection: DuckDBConnection,
     private readonly planCache: number,
+    /** False for a connection from connectAgain: closing it leaves the database open. */
+    private readonly ownsInstance = true,
   ) {}
+
+  /** A second connection to the same database, for a query while this one runs another. */
+  async connectAgain(): Promise<Db> {
+    return new Db(this.instance, await this.instance.connect(), 0, false);
+  }
 
   static async open(options: DbOptions = {}): Promise<Db> {
     const config: Record<string, string> = {};
@@ -138,7 +145,7 @@ export class Db {
     for (const plan of this.#plans.values()) plan.destroySync();
     this.#plans.clear();
     this.connection.closeSync();
-    this.instance.closeSync();
+    if (this.ownsInstance) this.instance.closeSync();
   }
 }
 

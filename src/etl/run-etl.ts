@@ -18,7 +18,7 @@ import { phaseTimer } from './phase-timer.js';
 import type { EtlReport, SkippedFile } from './report.js';
 import { newRunId } from './run-id.js';
 import { PartQueue } from './part-queue.js';
-import { RunStaging, sumCounts, type FileEnd } from './staging.js';
+import { RunStaging, sumCounts, type FileEnd, type StreamInput } from './staging.js';
 
 export interface EtlOptions {
   readonly bronze: Storage;
@@ -108,24 +108,39 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
       result.catch(() => undefined); // awaited (and handled) by the loop below
       return (reads[fileIdx] = { parts, result });
     };
+    // The native reader takes every file it can in one pass, its valid lines straight to Parquet;
+    // what it declines (and everything, where it is not built) is read file by file below.
+    let classic = todo.map((_, i) => i);
+    const declined = new Set<number>();
+    if (staging.stagesGz) {
+      const streamed = await streamBronze(bronze, todo, staging, workDir, progress && ((files, lines) => progress.update(files, lines)));
+      for (const [fileIdx, file] of streamed.files) {
+        records.set(fileIdx, { info: todo[fileIdx]!, sha256: file.sha256 });
+        linesSeen += file.lines;
+        await faultPoint('etl:chunk-staged');
+      }
+      classic = streamed.left;
+      for (const fileIdx of streamed.declined) declined.add(fileIdx);
+      progress?.update(streamed.files.size, linesSeen);
+    }
     try {
-      for (let fileIdx = 0; fileIdx < todo.length; fileIdx++) {
+      for (const fileIdx of classic) {
         const info = todo[fileIdx]!;
         const filePhase = phaseTimer(`file ${fileIdx}`);
         let begun = false;
         try {
           let staged: StagedFile | undefined;
-          if (staging.stagesGz) {
+          if (staging.stagesGz && !declined.has(fileIdx)) {
+            // Not streamed (a remote backlog too big to copy first): the native reader, file by file.
             await staging.beginFile(fileIdx, info.key);
             begun = true;
-            // A run of one file (the usual scheduled run) streams its valid lines straight to Parquet.
-            const streamTo = todo.length === 1 ? path.join(workDir, 'out') : undefined;
-            staged = await stageNatively(bronze, info.key, staging, fileIdx, workDir, streamTo);
+            staged = await stageNatively(bronze, info.key, staging, fileIdx, workDir);
           }
           if (!staged) {
             // The JavaScript reader: where the native one is not built, or would not vouch for the file.
             const reading = startRead(fileIdx);
-            if (!staging.stagesGz && fileIdx + 1 < todo.length) startRead(fileIdx + 1);
+            const next = classic[classic.indexOf(fileIdx) + 1];
+            if (next !== undefined) startRead(next);
             for await (const part of reading.parts) {
               if (!begun) await staging.beginFile(fileIdx, info.key);
               begun = true;
@@ -145,7 +160,7 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
           else records.set(fileIdx, { info, sha256: '', failed: { reason: 'corrupt_file', detail: (err as CorruptFileError).detail } });
         }
         filePhase('read+stage');
-        progress?.update(fileIdx + 1, linesSeen);
+        progress?.update(records.size + skipped.length, linesSeen);
         await faultPoint('etl:chunk-staged');
       }
     } finally {
@@ -238,31 +253,91 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
 type StagedFile = FileEnd & { readonly sha256: string };
 
 /**
- * A bronze file through strata_stage_gz (RunStaging.stageGz, or streamGz into `streamTo`), read where it lies or copied into
+ * The run's bronze files through the native reader in one pass (RunStaging.streamFiles), read
+ * where they lie or copied into the work folder from a remote store (up to STREAM_COPY_MAX_BYTES
+ * in all; past that every file is read file by file). A file it declines is taken out and the
+ * rest streamed again: a damaged file is rare, and a pass that fails leaves nothing behind.
+ * Returns what each streamed file gave, with the sha256 of its stored bytes, and the files left
+ * for the file-by-file readers.
+ */
+async function streamBronze(
+  bronze: Storage,
+  todo: readonly ObjectInfo[],
+  staging: RunStaging,
+  workDir: string,
+  onProgress: ((files: number, lines: number) => void) | undefined,
+): Promise<{ files: Map<number, { lines: number; sha256: string }>; left: number[]; declined: number[] }> {
+  const left: number[] = [];
+  const declined: number[] = [];
+  const inputs: StreamInput[] = [];
+  const remote = bronze.localPath('') === undefined;
+  if (remote && todo.reduce((n, f) => n + f.size, 0) > STREAM_COPY_MAX_BYTES) return { files: new Map(), left: todo.map((_, i) => i), declined };
+  for (const [fileIdx, info] of todo.entries()) {
+    let localPath = bronze.localPath(info.key);
+    if (!localPath) {
+      localPath = path.join(workDir, `${fileIdx}.gz`);
+      try {
+        await bronze.readFile(info.key, localPath);
+      } catch {
+        // The file-by-file reader reports it (vanished, unreadable).
+        left.push(fileIdx);
+        declined.push(fileIdx);
+        continue;
+      }
+    }
+    inputs.push({ fileIdx, sourceFile: info.key, localPath });
+  }
+  // Hashed one after another, beside the stream (libuv's threads).
+  let hashing: Promise<unknown> = Promise.resolve();
+  const hashes = new Map<number, Promise<string>>();
+  for (const input of inputs) {
+    const hash = hashing.then(() => hashLocalFile(input.localPath));
+    hash.catch(() => undefined); // awaited below for the files streamed
+    hashing = hash.catch(() => undefined);
+    hashes.set(input.fileIdx, hash);
+  }
+  let taking = inputs;
+  while (taking.length > 0) {
+    const result = await staging.streamFiles(taking, path.join(workDir, 'out'), onProgress);
+    if ('declined' in result) {
+      const file = taking.find((f) => f.localPath === result.declined)!;
+      left.push(file.fileIdx);
+      declined.push(file.fileIdx);
+      taking = taking.filter((f) => f !== file);
+      continue;
+    }
+    const taken = await staging.endStreamedFiles(result.lines);
+    const files = new Map<number, { lines: number; sha256: string }>();
+    for (const input of taking) files.set(input.fileIdx, { lines: taken.get(input.fileIdx) ?? 0, sha256: await hashes.get(input.fileIdx)! });
+    await hashing;
+    return { files, left: left.sort((a, b) => a - b), declined };
+  }
+  await hashing;
+  return { files: new Map(), left: left.sort((a, b) => a - b), declined };
+}
+
+/**
+ * A bronze file through strata_stage_gz (RunStaging.stageGz), read where it lies or copied into
  * the work folder from a remote store; its sha256 is taken alongside. Undefined when the native
  * reader would not vouch for the file: then nothing of it is staged.
  */
-async function stageNatively(
-  bronze: Storage,
-  key: string,
-  staging: RunStaging,
-  fileIdx: number,
-  workDir: string,
-  streamTo: string | undefined,
-): Promise<StagedFile | undefined> {
+async function stageNatively(bronze: Storage, key: string, staging: RunStaging, fileIdx: number, workDir: string): Promise<StagedFile | undefined> {
   let local = bronze.localPath(key);
   const copy = local === undefined ? path.join(workDir, `${fileIdx}.gz`) : undefined;
   try {
     if (copy) await bronze.readFile(key, (local = copy));
     const sha256 = hashLocalFile(local!);
     sha256.catch(() => undefined); // awaited below, unless staging fails first
-    const lines = streamTo ? await staging.streamGz(fileIdx, key, local!, streamTo) : await staging.stageGz(fileIdx, local!);
+    const lines = await staging.stageGz(fileIdx, local!);
     // The native reader settles bad bytes and carriage returns itself: nothing is left to fix.
     return lines === undefined ? undefined : { lines, earlyRejects: [], carriageReturns: new Map(), sha256: await sha256 };
   } finally {
     if (copy) await rm(copy, { force: true });
   }
 }
+
+/** Remote bronze is copied to local disk to be streamed: a backlog bigger than this is read file by file. */
+const STREAM_COPY_MAX_BYTES = 2 * 1024 ** 3;
 
 interface Discovery {
   readonly todo: ObjectInfo[];
