@@ -168,8 +168,10 @@ export class RunStaging {
   /** The one bronze file they came from, when only one was streamed. */
   private streamedFrom?: { fileIdx: number; firstRow: number };
 
-  #streamedList(): string {
-    return `${sqlStringList(this.streamed.map((f) => f.localPath))}, hive_partitioning = false`;
+  /** `select FROM <the streamed files> rest`, or nothing when streaming wrote none (no valid line). */
+  #fromStreamed(select: string, rest = ''): string {
+    if (this.streamed.length === 0) return '';
+    return `${select} FROM read_parquet(${sqlStringList(this.streamed.map((f) => f.localPath))}, hive_partitioning = false) ${rest}`;
   }
 
   /** Rows in `staged`: the row id the next line gets. */
@@ -293,8 +295,8 @@ export class RunStaging {
     const byKey = new Map(files.map((f) => [f.sourceFile, f.fileIdx]));
     const lines = new Map<number, number>(files.map((f) => [f.fileIdx, 0]));
     const counts = await this.db.all(`
-      SELECT source_file, NULL::INTEGER AS file_idx, count(*) AS n FROM read_parquet(${this.#streamedList()}) GROUP BY ALL
-      UNION ALL SELECT NULL, file_idx, count(*) FROM staged GROUP BY ALL`);
+      SELECT NULL AS source_file, file_idx, count(*) AS n FROM staged GROUP BY ALL
+      ${this.#fromStreamed('UNION ALL SELECT source_file, NULL::INTEGER, count(*)', 'GROUP BY ALL')}`);
     for (const row of counts) {
       const fileIdx = row.file_idx === null ? byKey.get(String(row.source_file)) : Number(row.file_idx);
       if (fileIdx === undefined || !lines.has(fileIdx)) throw new Error(`streamed rows of a file not streamed: ${String(row.source_file ?? row.file_idx)}`);
@@ -396,7 +398,7 @@ export class RunStaging {
       WITH r AS (
         -- strata_stage_gz numbered every line it set aside: row_id is never NULL here.
         SELECT f.source_file, s.row_id - f.first_row AS line, reason FROM staged s JOIN run_files f USING (file_idx) WHERE file_idx IN (${fileIdxs.join(', ')})
-        UNION ALL SELECT source_file, source_line - 1, NULL FROM read_parquet(${this.#streamedList()}))
+        ${this.#fromStreamed('UNION ALL SELECT source_file, source_line - 1, NULL')})
       SELECT f.file_idx, c.* FROM (
         SELECT source_file, count(*) AS n, min(line) AS lo, max(line) AS hi,
           bit_count(bitstring_agg(line, 0, ${most - 1}) FILTER (WHERE line BETWEEN 0 AND ${most - 1})) AS ids,
