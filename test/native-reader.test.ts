@@ -163,6 +163,49 @@ describe('strata_stage_gz, line by line', () => {
   });
 });
 
+describe('strata_stage_gz_files, several files in one pass', () => {
+  const SPAN = 2 ** 32;
+  const rowsOf = async (sql: string) =>
+    (await db.all(sql)).map((r) => [Number(r.row_id), r.reason, r.raw_line, r.cr_line, r.event_id]).sort((a, b) => Number(a[0]) - Number(b[0]));
+
+  it('gives each file the rows strata_stage_gz gives it, numbered from its own first row', async () => {
+    const a = await gzFile(gzipSync([valid(), '', '{"x":1}', `${valid()}\r`].join('\n')));
+    const b = await gzFile(gzipSync([valid(), Buffer.from([0x7b, 0xff, 0x7d]).toString('latin1'), valid()].join('\n') + '\n'));
+    const one = await rowsOf(`SELECT * FROM strata_stage_gz(${sqlString(a)}, ${SPAN}) UNION ALL SELECT * FROM strata_stage_gz(${sqlString(b)}, ${2 * SPAN})`);
+    const both = await rowsOf(`SELECT * FROM strata_stage_gz_files([${sqlString(a)}, ${sqlString(b)}], [${SPAN}, ${2 * SPAN}])`);
+    expect(both).toEqual(one);
+    expect(both.map((r) => r[0])).toEqual([SPAN, SPAN + 1, SPAN + 2, SPAN + 3, 2 * SPAN, 2 * SPAN + 1, 2 * SPAN + 2]);
+  });
+
+  it('sets aside every line but the usual valid one, and tells how far it got', async () => {
+    const a = await gzFile(gzipSync([valid(), '', '{"x":1}', `${valid()}\r`].join('\n')));
+    const b = await gzFile(gzipSync([valid(), valid()].join('\n')));
+    const all = await rowsOf(`SELECT * FROM strata_stage_gz_files([${sqlString(a)}, ${sqlString(b)}], [0, ${SPAN}])`);
+    const emitted = await rowsOf(`SELECT * FROM strata_stage_gz_files([${sqlString(a)}, ${sqlString(b)}], [0, ${SPAN}], set_aside := 'test-aside')`);
+    expect(emitted.every((r) => r[1] === null)).toBe(true);
+    const progress = await db.all(`SELECT p.files::INTEGER AS files, p.lines::INTEGER AS lines FROM (SELECT strata_stage_progress('test-aside') AS p)`);
+    expect(progress).toEqual([{ files: 2, lines: 6 }]);
+    const aside = await rowsOf(`SELECT *, NULL AS event_id FROM strata_set_aside('test-aside')`);
+    expect([...emitted, ...aside].sort((x, y) => Number(x[0]) - Number(y[0])).map((r) => r.slice(0, 4))).toEqual(all.map((r) => r.slice(0, 4)));
+    expect(aside.map((r) => [r[0], r[1]])).toEqual([[1, 'careful'], [2, 'careful']]);
+    // Taken once: then there is nothing left, and no progress to tell.
+    expect(await db.all(`SELECT * FROM strata_set_aside('test-aside')`)).toEqual([]);
+    expect((await db.all(`SELECT strata_stage_progress('test-aside') AS p`))[0]!.p).toBeNull();
+  });
+
+  it('names the file it declines, and refuses lists of different lengths', async () => {
+    const good = await gzFile(gzipSync(`${valid()}\n`));
+    const whole = gzipSync(`${valid()}\n${valid()}\n`);
+    const truncated = await gzFile(whole.subarray(0, whole.length - 12));
+    await expect(db.all(`SELECT count(*) FROM strata_stage_gz_files([${sqlString(good)}, ${sqlString(truncated)}], [0, ${SPAN}], set_aside := 'x')`)).rejects.toThrow(
+      `strata_stage_gz: ${truncated}: truncated gzip stream`,
+    );
+    await db.all(`SELECT count(*) FROM strata_set_aside('x')`);
+    await expect(db.all(`SELECT count(*) FROM strata_stage_gz_files([${sqlString(good)}], [0, 1])`)).rejects.toThrow('as many first rows as paths');
+    await expect(db.all(`SELECT count(*) FROM strata_stage_gz_files([]::VARCHAR[], []::BIGINT[])`)).rejects.toThrow('no files');
+  });
+});
+
 describe('etl with the native reader and with the JavaScript one', () => {
   const reports: Record<string, Record<string, unknown>> = {};
   let base: string;

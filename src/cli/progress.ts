@@ -1,13 +1,15 @@
 import cliProgress from 'cli-progress';
 
 export interface Progress {
+  /** Whether anything is shown: work done only to report progress can be skipped when not. */
+  readonly shown: boolean;
   start(total: number, label: string): void;
   /** `done` units finished so far, `events` processed so far (for the rate). */
   update(done: number, events: number): void;
   stop(): void;
 }
 
-const silent: Progress = { start() {}, update() {}, stop() {} };
+const silent: Progress = { shown: false, start() {}, update() {}, stop() {} };
 
 /** A bar with units done, events/s and ETA on a terminal; nothing at all otherwise or with --json. */
 export function createProgress(options: { json?: boolean; stream?: NodeJS.WriteStream } = {}): Progress {
@@ -24,6 +26,7 @@ export function createProgress(options: { json?: boolean; stream?: NodeJS.WriteS
     cliProgress.Presets.shades_classic,
   );
   return {
+    shown: true,
     start(total, label) {
       startedAt = Date.now();
       bar.start(total, 0, { label, rate: '0' });

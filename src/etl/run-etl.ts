@@ -113,7 +113,7 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
     let classic = todo.map((_, i) => i);
     const declined = new Set<number>();
     if (staging.stagesGz) {
-      const streamed = await streamBronze(bronze, todo, staging, workDir, progress && ((files, lines) => progress.update(files, lines)));
+      const streamed = await streamBronze(bronze, todo, staging, workDir, progress?.shown ? (files, lines) => progress.update(files, lines) : undefined);
       for (const [fileIdx, file] of streamed.files) {
         records.set(fileIdx, { info: todo[fileIdx]!, sha256: file.sha256 });
         linesSeen += file.lines;
