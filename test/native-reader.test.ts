@@ -232,6 +232,10 @@ describe('etl with the native reader and with the JavaScript one', () => {
     await put('05', 'empty', Buffer.alloc(0));
     await put('06', 'plain', Buffer.from(`${v()}\n`));
     await put('07', 'long', gzipSync(`${v()}\n{"event_id":"${'x'.repeat(5 << 20)}"}\n${v()}\n`));
+    // A duplicate whose first occurrence was streamed, and whose later one the JavaScript reader
+    // reads (a line longer than the native reader's blocks): the streamed one, first by path, wins.
+    await writeBronze(bronze, at('08', 'first'), [pageView('2026-11-20T11:08:00Z', { event_id: 'dup-first' })]);
+    await put('09', 'later-long', gzipSync(`${pageView('2026-11-20T11:09:00Z', { event_id: 'dup-first', blob: 'x'.repeat(5 << 20) })}\n`));
     for (const reader of ['1', '0']) {
       const warehouse = path.join(base, `warehouse-${reader}`);
       await mkdir(warehouse);
@@ -246,7 +250,8 @@ describe('etl with the native reader and with the JavaScript one', () => {
     const counts = (r: Record<string, unknown>) => ({ ...r, run_id: undefined, duration_ms: undefined });
     expect(counts(reports['1']!)).toEqual(counts(reports['0']!));
     // Failed whole (corrupt_file): data after the gzip stream, a truncated stream, a file that is not gzip.
-    expect(reports['1']).toMatchObject({ files_processed: 7, files_failed: 3 });
+    expect(reports['1']).toMatchObject({ files_processed: 9, files_failed: 3 });
+    expect(reports['1']!.duplicates).toBeGreaterThanOrEqual(1);
     const rejected = reports['1']!.rejected as Record<string, number>;
     expect(rejected.malformed_json).toBeGreaterThan(3);
   });

@@ -485,7 +485,8 @@ export class RunStaging {
       CREATE TABLE repeated AS
       -- Grouping 64-bit hashes first is cheaper than grouping the ids; the few candidates are then grouped exactly.
       WITH candidates AS (SELECT hash(event_id) AS h FROM lines WHERE reason IS NULL GROUP BY 1 HAVING count(*) > 1)
-      SELECT event_id, min(row_id) AS first_row FROM lines
+      -- First by file, then by line: a file read the JavaScript way after the streamed ones has lower row ids.
+      SELECT event_id, arg_min(row_id, (file_idx, row_id)) AS first_row FROM lines
       WHERE reason IS NULL AND hash(event_id) IN (SELECT h FROM candidates) GROUP BY event_id HAVING count(*) > 1`);
     await db.run(`
       CREATE TABLE dups AS
