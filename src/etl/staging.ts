@@ -534,7 +534,7 @@ export class RunStaging {
           SELECT f.source_file, s.row_id - f.first_row + 1 AS source_line, s.reason, s.raw_line, ${sqlString(this.runId)} AS run_id,
             CAST(${sqlString(ingestedAt.toISOString().replace('Z', ''))} AS TIMESTAMP) AS ingested_at
           FROM lines s JOIN run_files f USING (file_idx)
-          WHERE s.reason NOT IN ${NOT_COUNTED} ORDER BY s.row_id
+          WHERE s.reason NOT IN ${NOT_COUNTED} ORDER BY s.file_idx, s.row_id
         ) TO ${sqlString(localPath)} (FORMAT parquet, COMPRESSION zstd)`);
       quarantine = { localPath, rows: rejectedRows, bytes: (await stat(localPath)).size };
     }
