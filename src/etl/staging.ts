@@ -117,9 +117,10 @@ function lineReader(file: string, longestLine: number): string {
 
 /**
  * A run's working database (in memory or a local file, see open): every line of every file of
- * the run lands here, classified, before anything is written to the warehouse. Memory stays
- * bounded (DuckDB spills to disk), and dedup sees the whole run at once: first occurrence by
- * (file, line) wins.
+ * the run is classified here, before anything is written to the warehouse, and the view `lines`
+ * holds each line's verdict, whether it was staged or streamed to Parquet (streamFiles). Memory
+ * stays bounded (DuckDB spills to disk), and dedup sees the whole run at once: first occurrence
+ * by (file, line) wins.
  */
 export class RunStaging {
   private constructor(
@@ -174,7 +175,7 @@ export class RunStaging {
     return `${select} FROM read_parquet(${sqlStringList(this.streamed.map((f) => f.localPath))}, hive_partitioning = false) ${rest}`;
   }
 
-  /** Rows in `staged`: the row id the next line gets. */
+  /** Rows in `staged`: the row id the next line read the JavaScript way, or by stageGz, gets. */
   private rows = 0;
   private readonly firstRows = new Map<number, number>();
 
