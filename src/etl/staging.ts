@@ -46,6 +46,11 @@ interface StreamedFile {
 /** Row ids per streamed file (see streamFiles). */
 const STREAMED_FILE_ROWS = 2 ** 32;
 
+/** The rows of streamed files, their own columns only (their folders' hour is no column). */
+function readStreamed(files: readonly StreamedFile[]): string {
+  return `read_parquet(${sqlStringList(files.map((f) => f.localPath))}, hive_partitioning = false)`;
+}
+
 /**
  * `lines`: every line's verdict, by row id: the native one, else the SQL rules', and the valid
  * lines streamed files hold.
@@ -57,7 +62,7 @@ function linesView(streamed: readonly StreamedFile[] = [], from?: { fileIdx: num
     ? `UNION ALL SELECT ${file.idx} AS file_idx, ${file.firstRow} + p.source_line - 1 AS row_id, NULL::VARCHAR AS reason, NULL::VARCHAR AS raw_line,
           p.event_id, p.event_time, p.user_id, p.session_id, p.event_type, p.product_id, p.category, p.search_query, p.price, p.quantity,
           p.revenue, p.extras
-        FROM read_parquet(${sqlStringList(streamed.map((f) => f.localPath))}, hive_partitioning = false) p ${file.join}`
+        FROM ${readStreamed(streamed)} p ${file.join}`
     : '';
   return `
       CREATE OR REPLACE VIEW lines AS
@@ -166,13 +171,11 @@ export class RunStaging {
 
   /** The files streamFiles wrote. */
   private readonly streamed: StreamedFile[] = [];
-  /** The one bronze file they came from, when only one was streamed. */
-  private streamedFrom?: { fileIdx: number; firstRow: number };
 
   /** `select FROM <the streamed files> rest`, or nothing when streaming wrote none (no valid line). */
   #fromStreamed(select: string, rest = ''): string {
     if (this.streamed.length === 0) return '';
-    return `${select} FROM read_parquet(${sqlStringList(this.streamed.map((f) => f.localPath))}, hive_partitioning = false) ${rest}`;
+    return `${select} FROM ${readStreamed(this.streamed)} ${rest}`;
   }
 
   /** Rows in `staged`: the row id the next line read the JavaScript way, or by stageGz, gets. */
@@ -287,8 +290,7 @@ export class RunStaging {
     phase('copy');
     await this.db.run(`INSERT INTO staged BY NAME SELECT row_id // ${STREAMED_FILE_ROWS} - 1 AS file_idx, * FROM strata_set_aside(${sqlString(key)})`);
     for (const w of written) this.streamed.push({ localPath: String(w.filename), rows: Number(w.count) });
-    this.streamedFrom = files.length === 1 ? { fileIdx: files[0]!.fileIdx, firstRow: firstRow(files[0]!) } : undefined;
-    await this.db.run(linesView(this.streamed, this.streamedFrom));
+    await this.db.run(linesView(this.streamed, files.length === 1 ? { fileIdx: files[0]!.fileIdx, firstRow: firstRow(files[0]!) } : undefined));
     // Positions, not ids: a file read the JavaScript way after these is numbered from here.
     const [placed] = await this.db.all('SELECT count(*) AS n FROM staged');
     this.rows = Number(placed?.n);
@@ -524,7 +526,7 @@ export class RunStaging {
     phase('counts');
     await mkdir(outDir, { recursive: true });
     // The streamed file, when it is already the hour's silver file; else silver is written from `lines`.
-    const partitions = (await this.#streamedAsSilver()) ?? (await this.#writeSilver(path.join(outDir, 'events')));
+    const partitions = (await this.#streamedAsSilver([...outcomes.values()])) ?? (await this.#writeSilver(path.join(outDir, 'events')));
     phase('silver parquet');
     const rejectedRows = [...outcomes.values()].reduce((n, o) => n + sumCounts(o.rejected), 0);
     let quarantine: StagingResult['quarantine'];
@@ -574,7 +576,6 @@ export class RunStaging {
     const written = await db.all(`COPY (${silverRows}) TO ${sqlString(eventsDir)} (${ETL_EVENTS_PARQUET},
       PARTITION_BY ("year", "month", "day", "hour"), WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN 'part-{i}', RETURN_STATS true)`);
     return collectPartitions(eventsDir, written);
-
   }
 
   /**
@@ -583,14 +584,16 @@ export class RunStaging {
    * duplicate, and each holds one hour. Otherwise undefined, and finish writes silver from
    * `lines`, which reads them.
    */
-  async #streamedAsSilver(): Promise<WrittenPartition[] | undefined> {
+  async #streamedAsSilver(outcomes: readonly FileOutcome[]): Promise<WrittenPartition[] | undefined> {
     if (this.streamed.length === 0) return undefined;
     const streamedRows = this.streamed.reduce((n, f) => n + f.rows, 0);
-    const [others] = await this.db.all(`SELECT (SELECT count(*) FROM dups) AS dups, (SELECT count(*) FROM lines WHERE reason IS NULL) AS valid`);
-    if (Number(others?.dups) > 0 || Number(others?.valid) !== streamedRows) return undefined;
+    // finish counted them already: valid lines (duplicates not yet taken out) and duplicates.
+    const duplicates = outcomes.reduce((n, o) => n + o.duplicates, 0);
+    const validLines = outcomes.reduce((n, o) => n + o.valid + o.duplicates, 0);
+    if (duplicates > 0 || validLines !== streamedRows) return undefined;
     const partitions: WrittenPartition[] = [];
     for (const file of this.streamed) {
-      const hours = await this.db.all(`SELECT DISTINCT "year", "month", "day", "hour" FROM read_parquet(${sqlString(file.localPath)}, hive_partitioning = false)`);
+      const hours = await this.db.all(`SELECT DISTINCT "year", "month", "day", "hour" FROM ${readStreamed([file])}`);
       if (hours.length > 1) return undefined;
       const [h] = hours;
       if (!h) continue;
