@@ -119,7 +119,7 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
         linesSeen += file.lines;
         await faultPoint('etl:chunk-staged');
       }
-      classic = streamed.left;
+      classic = classic.filter((fileIdx) => !streamed.files.has(fileIdx));
       for (const fileIdx of streamed.declined) declined.add(fileIdx);
       progress?.update(streamed.files.size, linesSeen);
     }
@@ -257,8 +257,9 @@ type StagedFile = FileEnd & { readonly sha256: string };
  * where they lie or copied into the work folder from a remote store (up to STREAM_COPY_MAX_BYTES
  * in all; past that every file is read file by file). A file it declines is taken out and the
  * rest streamed again: a damaged file is rare, and a pass that fails leaves nothing behind.
- * Returns what each streamed file gave, with the sha256 of its stored bytes, and the files left
- * for the file-by-file readers.
+ * Returns what each streamed file gave, with the sha256 of its stored bytes, and the files the
+ * native reader declined (or that could not be copied); every file not streamed is read file by
+ * file after.
  */
 async function streamBronze(
   bronze: Storage,
@@ -266,12 +267,12 @@ async function streamBronze(
   staging: RunStaging,
   workDir: string,
   onProgress: ((files: number, lines: number) => void) | undefined,
-): Promise<{ files: Map<number, { lines: number; sha256: string }>; left: number[]; declined: number[] }> {
-  const left: number[] = [];
+): Promise<{ files: Map<number, { lines: number; sha256: string }>; declined: number[] }> {
+  const files = new Map<number, { lines: number; sha256: string }>();
   const declined: number[] = [];
   const inputs: StreamInput[] = [];
   const remote = bronze.localPath('') === undefined;
-  if (remote && todo.reduce((n, f) => n + f.size, 0) > STREAM_COPY_MAX_BYTES) return { files: new Map(), left: todo.map((_, i) => i), declined };
+  if (remote && todo.reduce((n, f) => n + f.size, 0) > STREAM_COPY_MAX_BYTES) return { files, declined };
   for (const [fileIdx, info] of todo.entries()) {
     let localPath = bronze.localPath(info.key);
     if (!localPath) {
@@ -280,7 +281,6 @@ async function streamBronze(
         await bronze.readFile(info.key, localPath);
       } catch {
         // The file-by-file reader reports it (vanished, unreadable).
-        left.push(fileIdx);
         declined.push(fileIdx);
         continue;
       }
@@ -299,21 +299,17 @@ async function streamBronze(
   let taking = inputs;
   while (taking.length > 0) {
     const result = await staging.streamFiles(taking, path.join(workDir, 'out'), onProgress);
-    if ('declined' in result) {
-      const file = taking.find((f) => f.localPath === result.declined)!;
-      left.push(file.fileIdx);
-      declined.push(file.fileIdx);
-      taking = taking.filter((f) => f !== file);
-      continue;
+    if ('lines' in result) {
+      const taken = await staging.endStreamedFiles(result.lines);
+      for (const input of taking) files.set(input.fileIdx, { lines: taken.get(input.fileIdx) ?? 0, sha256: await hashes.get(input.fileIdx)! });
+      break;
     }
-    const taken = await staging.endStreamedFiles(result.lines);
-    const files = new Map<number, { lines: number; sha256: string }>();
-    for (const input of taking) files.set(input.fileIdx, { lines: taken.get(input.fileIdx) ?? 0, sha256: await hashes.get(input.fileIdx)! });
-    await hashing;
-    return { files, left: left.sort((a, b) => a - b), declined };
+    const file = taking.find((f) => f.localPath === result.declined)!;
+    declined.push(file.fileIdx);
+    taking = taking.filter((f) => f !== file);
   }
   await hashing;
-  return { files: new Map(), left: left.sort((a, b) => a - b), declined };
+  return { files, declined };
 }
 
 /**
