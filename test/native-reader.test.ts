@@ -8,7 +8,7 @@ import { Db } from '../src/db/duckdb.js';
 import { sqlString } from '../src/db/sql.js';
 import { loadNativeRules } from '../src/etl/native-rules.js';
 import { pageView, writeBronze } from './helpers/bronze.js';
-import { runCli, tempDir } from './helpers/cli.js';
+import { etlReport, runCli, tempDir } from './helpers/cli.js';
 import { tableDifferences } from './helpers/warehouse-check.js';
 
 /*
@@ -239,10 +239,7 @@ describe('etl with the native reader and with the JavaScript one', () => {
     for (const reader of ['1', '0']) {
       const warehouse = path.join(base, `warehouse-${reader}`);
       await mkdir(warehouse);
-      const run = await runCli(['etl', '--bronze', bronze, '--warehouse', warehouse, '--json'], { env: { STRATA_NATIVE_READER: reader } });
-      expect(run.code, run.stderr).toBe(0);
-      expect(run.stderr).toBe('');
-      reports[reader] = JSON.parse(run.stdout) as Record<string, unknown>;
+      reports[reader] = await etlReport(bronze, warehouse, { STRATA_NATIVE_READER: reader });
     }
   }, 120_000);
 
@@ -306,12 +303,7 @@ describe('etl of one file per run, valid lines streamed to Parquet, and with the
       const bronze = path.join(base, `bronze-${reader}`);
       const warehouse = path.join(base, `warehouse-${reader}`);
       await mkdir(warehouse, { recursive: true });
-      const etl = async () => {
-        const run = await runCli(['etl', '--bronze', bronze, '--warehouse', warehouse, '--json'], { env: { STRATA_NATIVE_READER: reader } });
-        expect(run.code, run.stderr).toBe(0);
-        expect(run.stderr).toBe('');
-        reports[reader]!.push(JSON.parse(run.stdout) as Record<string, unknown>);
-      };
+      const etl = async () => reports[reader]!.push(await etlReport(bronze, warehouse, { STRATA_NATIVE_READER: reader }));
       for (const name of (await readdir(source, { recursive: true })).map(String).filter((f) => f.endsWith('.gz')).sort()) {
         await mkdir(path.dirname(path.join(bronze, name)), { recursive: true });
         await copyFile(path.join(source, name), path.join(bronze, name));

@@ -6,7 +6,7 @@ import { Db } from '../src/db/duckdb.js';
 import { sqlString } from '../src/db/sql.js';
 import { CLEANING_MACROS, classifySql } from '../src/etl/cleaning-sql.js';
 import { loadNativeRules } from '../src/etl/native-rules.js';
-import { runCli, tempDir } from './helpers/cli.js';
+import { etlReport, runCli, tempDir } from './helpers/cli.js';
 import { tableDifferences } from './helpers/warehouse-check.js';
 
 /*
@@ -191,10 +191,7 @@ describe('etl with and without the native rules', () => {
     for (const native of ['1', '0']) {
       const warehouse = path.join(dir, `warehouse-${native}`);
       await mkdir(warehouse);
-      const run = await runCli(['etl', '--bronze', bronze, '--warehouse', warehouse, '--json'], { env: { STRATA_NATIVE_RULES: native } });
-      expect(run.code, run.stderr).toBe(0);
-      expect(run.stderr).toBe('');
-      reports[native] = JSON.parse(run.stdout) as Record<string, unknown>;
+      reports[native] = await etlReport(bronze, warehouse, { STRATA_NATIVE_RULES: native });
     }
   });
   afterAll(() => cleanup());

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(REPO_ROOT, 'dist/cli.js');
@@ -34,6 +35,14 @@ export function runCli(args: readonly string[], options: { cwd?: string; env?: N
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** `strata etl --json` that must succeed without a word on stderr: its report. */
+export async function etlReport(bronze: string, warehouse: string, env: NodeJS.ProcessEnv = {}): Promise<Record<string, unknown>> {
+  const run = await runCli(['etl', '--bronze', bronze, '--warehouse', warehouse, '--json'], { env });
+  expect(run.code, run.stderr).toBe(0);
+  expect(run.stderr).toBe('');
+  return JSON.parse(run.stdout) as Record<string, unknown>;
 }
 
 /** A fresh temporary folder, removed by the returned cleanup. */
