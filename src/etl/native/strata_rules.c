@@ -523,10 +523,16 @@ static void free_aside(SetAside *a) {
 }
 
 /* Takes the set-aside lines under `key` out of the registry (NULL when there are none). */
+/* Called with asides_mu held: where the registry holds the record under `key` (*slot NULL: none). */
+static SetAside **aside_slot(const char *key, size_t len) {
+	SetAside **at = &asides;
+	while (*at && !(strlen((*at)->key) == len && memcmp((*at)->key, key, len) == 0)) at = &(*at)->next;
+	return at;
+}
+
 static SetAside *take_aside(const char *key) {
 	pthread_mutex_lock(&asides_mu);
-	SetAside **at = &asides;
-	while (*at && strcmp((*at)->key, key) != 0) at = &(*at)->next;
+	SetAside **at = aside_slot(key, strlen(key));
 	SetAside *found = *at;
 	if (found) *at = found->next;
 	pthread_mutex_unlock(&asides_mu);
@@ -881,14 +887,13 @@ static void stage_init(duckdb_init_info info) {
 	}
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv, NULL);
+	duckdb_init_set_init_data(info, g, free_stage_global);
 	g->bind = duckdb_init_get_bind_data(info);
 	if (g->bind->set_aside && !(g->aside = open_aside(g->bind->set_aside))) {
-		duckdb_init_set_init_data(info, g, free_stage_global);
 		duckdb_init_set_error(info, "strata_stage_gz: out of memory");
 		return;
 	}
 	g->producing = pthread_create(&g->producer, NULL, produce, g) == 0;
-	duckdb_init_set_init_data(info, g, free_stage_global);
 	if (!g->producing) duckdb_init_set_error(info, "strata_stage_gz: cannot start a thread");
 	/* One thread inflates; DuckDB's threads (two here) classify what it hands over. */
 	duckdb_init_set_max_threads(info, 8);
@@ -1271,12 +1276,10 @@ static void progress_function(duckdb_function_info info, duckdb_data_chunk input
 			const uint32_t len = k->value.inlined.length;
 			const char *text = len <= 12 ? k->value.inlined.inlined : k->value.pointer.ptr;
 			pthread_mutex_lock(&asides_mu);
-			for (SetAside *a = asides; a && !found; a = a->next) {
-				if (strlen(a->key) == len && memcmp(a->key, text, len) == 0) {
-					found = true;
-					files[row] = a->files_done;
-					lines[row] = a->lines_done;
-				}
+			const SetAside *a = *aside_slot(text, len);
+			if ((found = a != NULL)) {
+				files[row] = a->files_done;
+				lines[row] = a->lines_done;
 			}
 			pthread_mutex_unlock(&asides_mu);
 		}
