@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { runChaos } from '../test/reliability/chaos.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const CLI = path.join(HERE, '..', 'dist', 'cli.js');
+const CLI = path.join(HERE, '..', 'dist', 'bin', 'strata.js');
 
 export async function benchChaos(args: Record<string, unknown>): Promise<void> {
   const cycles = Number(args.cycles ?? process.env.STRATA_CHAOS_CYCLES ?? 200);

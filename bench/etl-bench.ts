@@ -15,7 +15,7 @@ import { generate } from '../src/generate/generate.js';
 import { LocalStorage } from '../src/storage/local.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const CLI = path.join(HERE, '..', 'dist', 'cli.js');
+const CLI = path.join(HERE, '..', 'dist', 'bin', 'strata.js');
 const EVENTS_PER_BATCH = 625_000;
 
 export async function benchEtl(args: Record<string, unknown>): Promise<void> {

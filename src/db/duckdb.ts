@@ -1,13 +1,6 @@
-import { createRequire } from 'node:module';
-import type { DuckDBConnection, DuckDBInstance as DuckDBInstanceType, DuckDBPreparedStatement, DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBTypeId, StatementType } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBValue } from '@duckdb/node-api';
 import { sqlStringList } from './sql.js';
-
-/*
- * Loaded with require, not import: @duckdb/node-api is CommonJS (124 files), and importing it
- * from an ES module has Node scan each file for its exports, twice the time of require (~0.24 s
- * against ~0.12 s, on every command's start).
- */
-const { DuckDBInstance, DuckDBTypeId, StatementType } = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
 
 export type Row = Record<string, unknown>;
 
@@ -35,7 +28,7 @@ export class Db {
   readonly #plans = new Map<string, DuckDBPreparedStatement>();
 
   private constructor(
-    private readonly instance: DuckDBInstanceType,
+    private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
     private readonly planCache: number,
     /** False for a connection from connectAgain: closing it leaves the database open. */

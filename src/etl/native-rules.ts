@@ -13,7 +13,7 @@ import { classifySql } from './cleaning-sql.js';
  */
 const EXTENSION_FILE = 'native/strata_rules.duckdb_extension';
 
-/** Beside the compiled JavaScript (dist/etl -> dist/native), or, run from src/, in dist/. */
+/** Beside the compiled JavaScript (dist/etl or the bundle in dist/bin -> dist/native), or, run from src/, in dist/. */
 function extensionPath(): string | undefined {
   const candidates = [new URL(`../${EXTENSION_FILE}`, import.meta.url), new URL(`../../dist/${EXTENSION_FILE}`, import.meta.url)];
   return candidates.map((url) => fileURLToPath(url)).find((file) => existsSync(file));

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = path.join(REPO_ROOT, 'dist/cli.js');
+export const CLI = path.join(REPO_ROOT, 'dist/bin/strata.js');
 /** The shared contract folder (SPEC.md, conformance/), beside the repository. */
 export const SHARED = path.resolve(REPO_ROOT, '../shared');
 
