@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Db, withDb } from '../db/duckdb.js';
-import { sqlString, sqlStringList } from '../db/sql.js';
+import { type Db, withDb } from '../db/duckdb.js';
+import { sqlIdent, sqlString, sqlStringList } from '../db/sql.js';
 import { CATALOG_FILE } from '../ledger/layout.js';
 import { readSnapshot } from '../ledger/log.js';
 import type { Snapshot } from '../ledger/types.js';
@@ -50,9 +50,9 @@ export function catalogPath(warehouse: Storage): string {
  * once. For a remote one it would mean copying every committed file into the local cache after
  * every run, so it is left to the first reader that needs it (`strata sql`, `catalog refresh`).
  */
-export async function refreshCatalog(warehouse: Storage, bronze: Storage | undefined, snapshot: Snapshot): Promise<void> {
+export async function refreshCatalog(warehouse: Storage, bronze: Storage | undefined, snapshot: Snapshot, host?: Db): Promise<void> {
   if (warehouse.localPath('') === undefined) return;
-  await buildCatalog(warehouse, bronze, snapshot);
+  await buildCatalog(warehouse, bronze, snapshot, host);
 }
 
 /** The catalog's own record of what it reflects; undefined when there is no readable catalog. */
@@ -93,8 +93,11 @@ export async function ensureCatalog(warehouse: Storage, snapshot?: Snapshot): Pr
   return { path: file, info: built };
 }
 
-/** Rebuilds the catalog now, whatever the backend; returns what the catalog in place holds. */
-export async function buildCatalog(warehouse: Storage, bronze: Storage | undefined, snapshot: Snapshot): Promise<CatalogInfo> {
+/**
+ * Rebuilds the catalog now, whatever the backend; returns what the catalog in place holds.
+ * `host`: a DuckDB this process already has open (etl's), to build the new file in by ATTACH.
+ */
+export async function buildCatalog(warehouse: Storage, bronze: Storage | undefined, snapshot: Snapshot, host?: Db): Promise<CatalogInfo> {
   const target = catalogPath(warehouse);
   const dir = path.dirname(target);
   await mkdir(dir, { recursive: true });
@@ -116,8 +119,7 @@ export async function buildCatalog(warehouse: Storage, bronze: Storage | undefin
 
   const temp = path.join(dir, `${TEMP_PREFIX}catalog-${randomBytes(6).toString('hex')}.duckdb`);
   try {
-    const db = await Db.open({ path: temp });
-    try {
+    await inCatalogFile(temp, host, async (db) => {
       await db.run(`CREATE VIEW events AS ${eventsRelationSql(eventPaths)}`);
       await db.run(`CREATE VIEW quarantine AS ${quarantineRelationSql(quarantinePaths)}`);
       if (bronzeRoot !== null) await db.run(`CREATE VIEW bronze_events AS ${bronzeRelationSql(bronzeRoot)}`);
@@ -130,10 +132,7 @@ export async function buildCatalog(warehouse: Storage, bronze: Storage | undefin
           `${sqlString(info.warehouse)}, ${bronzeRoot === null ? 'NULL' : sqlString(bronzeRoot)}, ` +
           `CAST(${sqlStringList(info.readPaths)} AS VARCHAR[]), CAST(${sqlStringList(info.readDirectories)} AS VARCHAR[]))`,
       );
-      await db.run('CHECKPOINT');
-    } finally {
-      db.close();
-    }
+    });
     // A concurrent refresh may already have published something newer: never go backwards.
     const now = await readCatalogInfo(target);
     if (now && now.version > snapshot.version && now.warehouse === info.warehouse) return now;
@@ -145,6 +144,33 @@ export async function buildCatalog(warehouse: Storage, bronze: Storage | undefin
   } finally {
     await rm(temp, { force: true });
     await rm(`${temp}.wal`, { force: true });
+  }
+}
+
+const ATTACHED_NAME = 'strata_new_catalog';
+
+/**
+ * Runs `body` with the database file `file` as the current database, then checkpoints it and
+ * closes it. Attached to `host` when given: opening a DuckDB of its own costs ~45 ms, a quarter of
+ * the catalog's time in a one-batch etl.
+ */
+async function inCatalogFile(file: string, host: Db | undefined, body: (db: Db) => Promise<void>): Promise<void> {
+  if (!host) {
+    await withDb({ path: file }, async (db) => {
+      await body(db);
+      await db.run('CHECKPOINT');
+    });
+    return;
+  }
+  const [current] = await host.json('SELECT current_database() AS name');
+  await host.run(`ATTACH ${sqlString(file)} AS ${ATTACHED_NAME}`);
+  try {
+    await host.run(`USE ${ATTACHED_NAME}`);
+    await body(host);
+    await host.run(`CHECKPOINT ${ATTACHED_NAME}`);
+  } finally {
+    await host.run(`USE ${sqlIdent(String(current?.name))}`);
+    await host.run(`DETACH ${ATTACHED_NAME}`);
   }
 }
 

@@ -238,7 +238,7 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
     // What was read at the start plus this run's commit: the lease kept every other writer out.
     const committed = replay([entry], snapshot);
     await checkpointIfDue(warehouse, committed);
-    await refreshCatalog(warehouse, bronze, committed);
+    await refreshCatalog(warehouse, bronze, committed, staging.duckdb);
     phase('catalog');
     await faultPoint('etl:catalog-refreshed');
     return toReport(run, files, skipped);

@@ -136,6 +136,11 @@ export class RunStaging {
     private readonly native: boolean,
   ) {}
 
+  /** This run's DuckDB, lent for work after the commit that would otherwise open another (the catalog). */
+  get duckdb(): Db {
+    return this.db;
+  }
+
   /**
    * `onDisk`: a database file instead of memory. A small run stages in memory: writing a table
    * to a file compresses every row group as it goes, a second or so per batch. A big backlog
