@@ -4,7 +4,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pageView, writeBronze } from './helpers/bronze.js';
 import { runCli, tempDir } from './helpers/cli.js';
-import { memoryLimitShare } from '../src/etl/scratch.js';
 
 /** A run killed with -9 leaves its scratch folder; the next run removes it, and nothing else. */
 describe('scratch folders of killed runs', () => {
@@ -31,19 +30,5 @@ describe('scratch folders of killed runs', () => {
     });
     expect(run.code, run.stderr).toBe(0);
     expect((await readdir(scratch())).sort()).toEqual([living, other].sort());
-  });
-});
-
-describe('memoryLimitShare', () => {
-  it('takes a share of a limit in any of DuckDB\'s units, in MiB', () => {
-    expect(memoryLimitShare('768MB', 1 / 3)).toBe('244MiB');
-    expect(memoryLimitShare('768MiB', 1 / 3)).toBe('256MiB');
-    expect(memoryLimitShare(' 1.5 GB ', 1 / 2)).toBe('715MiB');
-    expect(memoryLimitShare('2GiB', 1 / 4)).toBe('512MiB');
-    expect(memoryLimitShare('1kb', 1 / 3)).toBe('1MiB');
-  });
-
-  it('gives nothing for a limit it cannot read, so the whole limit applies', () => {
-    for (const limit of ['', 'lots', '80%', '512', '512 parsecs', '-1GB']) expect(memoryLimitShare(limit, 1 / 3)).toBeUndefined();
   });
 });

@@ -21,21 +21,6 @@ export function workMemoryLimit(): string {
   return process.env.STRATA_MEMORY_LIMIT ?? '768MB';
 }
 
-const MEMORY_UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
-
-/**
- * A share of the work memory, for the step that would otherwise take all of it: finding
- * duplicates groups every id of the run, so its hash tables grow with the backlog (30M ids:
- * RSS 0.79 GB at a 512 MB limit, 0.47 GB at 256 MB, in the same time). Spilling keeps RSS flat.
- * Undefined when the limit is not of DuckDB's `<number><unit>` form: then the whole limit applies.
- */
-export function memoryLimitShare(limit: string, share: number): string | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i.exec(limit);
-  const unit = m ? MEMORY_UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) return undefined;
-  return `${Math.max(1, Math.floor((Number(m[1]) * unit * share) / 2 ** 20))}MiB`;
-}
-
 const SCRATCH_NAME = /^strata-(?:etl|compact)-.+-p(\d+)-[A-Za-z0-9]{6}$/;
 
 async function removeAbandoned(root: string): Promise<void> {

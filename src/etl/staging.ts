@@ -8,7 +8,7 @@ import { ETL_EVENTS_PARQUET, ROW_GROUP_ROWS } from '../silver/parquet-options.js
 import { CLEANING_MACROS, classifySql } from './cleaning-sql.js';
 import { CAREFUL, fastClassifySql, loadNativeRules } from './native-rules.js';
 import { phaseTimer } from './phase-timer.js';
-import { memoryLimitShare, workMemoryLimit } from './scratch.js';
+import { workMemoryLimit } from './scratch.js';
 
 /** What reading a whole bronze file found besides its text (see read-bronze.ts). */
 export interface FileEnd {
@@ -134,8 +134,6 @@ export class RunStaging {
     private readonly runId: string,
     /** The native rules are loaded (see native-rules.ts). */
     private readonly native: boolean,
-    /** DuckDB's memory limit for the run (see scratch.ts). */
-    private readonly memoryLimit: string,
   ) {}
 
   /** This run's DuckDB, lent for work after the commit that would otherwise open another (the catalog). */
@@ -151,10 +149,9 @@ export class RunStaging {
    */
   static async open(dir: string, runId: string, options: { onDisk: boolean; memoryLimit?: string }): Promise<RunStaging> {
     await mkdir(dir, { recursive: true });
-    const memoryLimit = options.memoryLimit ?? workMemoryLimit();
     const db = await Db.open({
       path: options.onDisk ? path.join(dir, 'stage.duckdb') : ':memory:',
-      memoryLimit,
+      memoryLimit: options.memoryLimit ?? workMemoryLimit(),
       tempDirectory: path.join(dir, 'spill'),
       allowUnsignedExtensions: true,
     });
@@ -174,7 +171,7 @@ export class RunStaging {
       CREATE TABLE staged (file_idx INTEGER, ${VERDICT_COLUMNS}, row_id BIGINT, cr_line VARCHAR);
       CREATE TABLE judged (file_idx INTEGER, row_id BIGINT, ${VERDICT_COLUMNS});
       ${linesView()};`);
-    return new RunStaging(db, dir, runId, native.loaded, memoryLimit);
+    return new RunStaging(db, dir, runId, native.loaded);
   }
 
   /** The files streamFiles wrote. */
@@ -489,9 +486,6 @@ export class RunStaging {
     const heldBefore = silverFiles.length
       ? `SELECT DISTINCT event_id FROM read_parquet(${sqlStringList(silverFiles)}) WHERE event_id IN (SELECT event_id FROM lines WHERE reason IS NULL)`
       : `SELECT NULL::VARCHAR AS event_id WHERE false`;
-    // Dedup's hash tables hold every id of the run: spilled early, they keep RSS flat however long the backlog.
-    const dedupLimit = memoryLimitShare(this.memoryLimit, 1 / 3);
-    if (dedupLimit) await db.run(`SET memory_limit = ${sqlString(dedupLimit)}`);
     await db.run(`CREATE TABLE held AS ${heldBefore}`);
     // Duplicates are few: find the ids seen twice (a hash aggregate, no sort), then list the
     // lines that lose — every later occurrence, and any line whose id silver already holds.
@@ -508,7 +502,6 @@ export class RunStaging {
       WHERE s.reason IS NULL AND s.row_id <> r.first_row
       UNION
       SELECT s.row_id, s.file_idx FROM lines s SEMI JOIN held h USING (event_id) WHERE s.reason IS NULL`);
-    if (dedupLimit) await db.run(`SET memory_limit = ${sqlString(this.memoryLimit)}`);
 
     phase('dedup');
     const outcomes = new Map<number, FileOutcome>();
