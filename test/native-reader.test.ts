@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Db } from '../src/db/duckdb.js';
 import { sqlString } from '../src/db/sql.js';
 import { loadNativeRules } from '../src/etl/native-rules.js';
-import { pageView, writeBronze } from './helpers/bronze.js';
+import { pageView, readFolder, writeBronze } from './helpers/bronze.js';
 import { etlReport, runCli, tempDir } from './helpers/cli.js';
 import { tableDifferences } from './helpers/warehouse-check.js';
 
@@ -341,5 +341,28 @@ describe('etl of one file per run, valid lines streamed to Parquet, and with the
       expect(diff).toMatchObject({ onlyA: 0, onlyB: 0 });
       expect(diff.rows).toBeGreaterThan(100);
     }
+  });
+});
+
+describe('etl of several clean files in one pass, over two hours', () => {
+  it('keeps the streamed hour files as silver, each under the hour its rows hold', async () => {
+    const bronze = path.join(dir, 'several-clean', 'bronze');
+    const warehouse = path.join(dir, 'several-clean', 'warehouse');
+    await mkdir(warehouse, { recursive: true });
+    const at = (hour: string, minute: string) => `year=2026/month=11/day=20/hour=${hour}/minute=${minute}/events.jsonl.gz`;
+    await writeBronze(bronze, at('12', '00'), [pageView('2026-11-20T12:00:01Z'), pageView('2026-11-20T12:00:02Z')]);
+    await writeBronze(bronze, at('12', '30'), [pageView('2026-11-20T12:30:00Z'), pageView('2026-11-20T13:00:01Z')]);
+    await writeBronze(bronze, at('13', '05'), [pageView('2026-11-20T13:05:00Z')]);
+    const report = await etlReport(bronze, warehouse, { STRATA_NATIVE_READER: '1' });
+    expect(report).toMatchObject({ files_processed: 3, valid: 5, duplicates: 0, partitions_written: 2 });
+    const files = await readFolder(`
+      SELECT regexp_extract(filename, 'year=\\d+/month=\\d+/day=\\d+/hour=\\d+') AS folder, count(*) AS n,
+        min(strftime(event_time, 'year=%Y/month=%m/day=%d/hour=%H')) AS first_hour, max(strftime(event_time, 'year=%Y/month=%m/day=%d/hour=%H')) AS last_hour
+      FROM read_parquet(${sqlString(`${warehouse}/events/**/*.parquet`)}, hive_partitioning = false, filename = true)
+      GROUP BY ALL ORDER BY folder`);
+    expect(files).toEqual([
+      { folder: 'year=2026/month=11/day=20/hour=12', n: '3', first_hour: 'year=2026/month=11/day=20/hour=12', last_hour: 'year=2026/month=11/day=20/hour=12' },
+      { folder: 'year=2026/month=11/day=20/hour=13', n: '2', first_hour: 'year=2026/month=11/day=20/hour=13', last_hour: 'year=2026/month=11/day=20/hour=13' },
+    ]);
   });
 });
