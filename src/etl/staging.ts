@@ -41,6 +41,8 @@ export interface StreamInput {
 interface StreamedFile {
   readonly localPath: string;
   readonly rows: number;
+  /** The hour its folders name, when PARTITION_BY wrote it; the one plain file has none. */
+  readonly partition?: HourPartition;
 }
 
 /** Row ids per streamed file (see streamFiles). */
@@ -294,7 +296,10 @@ export class RunStaging {
     }
     phase('copy');
     await this.db.run(`INSERT INTO staged BY NAME SELECT row_id // ${STREAMED_FILE_ROWS} - 1 AS file_idx, * FROM strata_set_aside(${sqlString(key)})`);
-    for (const w of written) this.streamed.push({ localPath: String(w.filename), rows: Number(w.count) });
+    for (const w of written) {
+      const localPath = String(w.filename);
+      this.streamed.push({ localPath, rows: Number(w.count), partition: hivePartition(path.relative(target, localPath)) });
+    }
     await this.db.run(linesView(this.streamed, files.length === 1 ? { fileIdx: files[0]!.fileIdx, firstRow: firstRow(files[0]!) } : undefined));
     // Positions, not ids: a file read the JavaScript way after these is numbered from here.
     const [placed] = await this.db.all('SELECT count(*) AS n FROM staged');
@@ -598,11 +603,15 @@ export class RunStaging {
     if (duplicates > 0 || validLines !== streamedRows) return undefined;
     const partitions: WrittenPartition[] = [];
     for (const file of this.streamed) {
-      const hours = await this.db.all(`SELECT DISTINCT "year", "month", "day", "hour" FROM ${readStreamed([file])}`);
-      if (hours.length > 1) return undefined;
-      const [h] = hours;
-      if (!h) continue;
-      const partition = { year: Number(h.year), month: Number(h.month), day: Number(h.day), hour: Number(h.hour) };
+      let partition = file.partition;
+      if (!partition) {
+        // The one plain file (a run of one file) may hold any hours, or none.
+        const hours = await this.db.all(`SELECT DISTINCT "year", "month", "day", "hour" FROM ${readStreamed([file])}`);
+        if (hours.length > 1) return undefined;
+        const [h] = hours;
+        if (!h) continue;
+        partition = { year: Number(h.year), month: Number(h.month), day: Number(h.day), hour: Number(h.hour) };
+      }
       if (partitions.some((p) => JSON.stringify(p.partition) === JSON.stringify(partition))) return undefined;
       partitions.push({ partition, localPath: file.localPath, rows: file.rows, bytes: (await stat(file.localPath)).size });
     }
@@ -622,6 +631,12 @@ export function sumCounts(counts: RejectCounts): number {
   return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
+/** The hour a PARTITION_BY output path names (`year=/month=/day=/hour=/...`, relative to its root), if any. */
+function hivePartition(rel: string): HourPartition | undefined {
+  const m = /^year=(\d+)[\\/]month=(\d+)[\\/]day=(\d+)[\\/]hour=(\d+)[\\/]/.exec(rel);
+  return m ? { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]), hour: Number(m[4]) } : undefined;
+}
+
 /** Finds DuckDB's partition folders (year=2025/month=7/...) and checks there is one file each. */
 async function collectPartitions(eventsDir: string, stats: readonly Record<string, unknown>[]): Promise<WrittenPartition[]> {
   const rowsByFile = new Map<string, number>();
@@ -630,9 +645,8 @@ async function collectPartitions(eventsDir: string, stats: readonly Record<strin
   const files = await readdir(eventsDir, { recursive: true }).catch(() => [] as string[]);
   const seen = new Set<string>();
   for (const rel of files.map(String).filter((f) => f.endsWith('.parquet')).sort()) {
-    const m = /year=(\d+)[\\/]month=(\d+)[\\/]day=(\d+)[\\/]hour=(\d+)[\\/]/.exec(rel);
-    if (!m) throw new Error(`unexpected file in staging output: ${rel}`);
-    const partition = { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]), hour: Number(m[4]) };
+    const partition = hivePartition(rel);
+    if (!partition) throw new Error(`unexpected file in staging output: ${rel}`);
     const id = `${partition.year}-${partition.month}-${partition.day}-${partition.hour}`;
     if (seen.has(id)) throw new Error(`DuckDB wrote more than one file for hour ${id}; strata promises one per run`);
     seen.add(id);
