@@ -93,6 +93,7 @@ describe('ETL handler', () => {
     new_fields: [],
     duration_ms: 5,
     changed_files: [],
+    skipped_files: [],
     failed_files: [],
   };
   const compactReport: CompactReport = { run_id: 'c1', partitions_compacted: 3, files_removed: 9, files_written: 3, rows: 100, duration_ms: 7 };

@@ -38,7 +38,7 @@ const NON_STRING: fc.Arbitrary<Raw> = k('null', 'true', 'false', '{}', '[]', '[1
 const EVENT_ID_CORE = fc.oneof(w(1, fc.integer({ min: 1, max: 40 })), w(4, fc.integer({ min: 41, max: 100_000 }))).map((n) => `e${n}`);
 const eventId: fc.Arbitrary<Field> = fc.oneof(
   w(60, padded(EVENT_ID_CORE)),
-  w(2, k(ABSENT, '""', '"  "', '"\\t\\n"')),
+  w(2, k<Field>(ABSENT, '""', '"  "', '"\\t\\n"')),
   w(1, NON_STRING),
   w(1, k('12345', '"\u00a0e1"', '"E1"', '"e1\\u0000"')),
 );
@@ -70,7 +70,7 @@ const timestampText: fc.Arbitrary<string> = fc
   });
 const timestamp: fc.Arbitrary<Field> = fc.oneof(
   w(60, timestampText.chain(jsonString)),
-  w(1, k(ABSENT, 'null', '1751364000', '""', '{"t":1}')),
+  w(1, k<Field>(ABSENT, 'null', '1751364000', '""', '{"t":1}')),
 );
 
 const TYPES = ['page_view', 'search', 'add_to_cart', 'remove_from_cart', 'purchase'];
@@ -90,7 +90,7 @@ const idValue = (prefix: string): fc.Arbitrary<Field> =>
   fc.oneof(
     w(60, padded(fc.integer({ min: 1, max: 9 }).map((n) => `${prefix}${n}`))),
     w(4, ID_INTEGER),
-    w(1, k(ABSENT, 'null', '""', '"   "', '1.5', '1e3', '1.0', '-0.0', 'true', '{}', '[]', '"\\u00a0"', '"Ünïcødé"', '"💥"')),
+    w(1, k<Field>(ABSENT, 'null', '""', '"   "', '1.5', '1e3', '1.0', '-0.0', 'true', '{}', '[]', '"\\u00a0"', '"Ünïcødé"', '"💥"')),
   );
 
 const textValue: fc.Arbitrary<Field> = fc.oneof(
