@@ -18,11 +18,12 @@ import path from 'node:path';
 import { withDb, type Db } from '../src/db/duckdb.js';
 import { sqlString } from '../src/db/sql.js';
 import { bronzeGlob } from '../src/catalog/schema.js';
-import { eventsFileKey } from '../src/ledger/layout.js';
+import { activityFileKey, eventsFileKey } from '../src/ledger/layout.js';
 import { commit } from '../src/ledger/log.js';
 import { emptyRejectCounts, type DataFile } from '../src/ledger/types.js';
 import { QueryEngine } from '../src/queries/query-engine.js';
 import { QUERIES, QUERY_NAMES, runBusinessQuery, type QueryName, type QueryRange } from '../src/queries/run-query.js';
+import { writeActivityRollup } from '../src/silver/activity-rollup.js';
 import { ETL_EVENTS_PARQUET } from '../src/silver/parquet-options.js';
 import { LocalStorage } from '../src/storage/local.js';
 
@@ -167,6 +168,11 @@ async function buildData(warehouseDir: string, bronzeDir: string, rowsPerHour: n
       const bytes = (await stat(file)).size;
       sizes.silver += bytes;
       add.push({ key, table: 'events', rows: rowsPerHour, bytes, partition, runId: RUN_ID });
+      // Its activity rollup, as etl writes beside each events file (user_activity reads it).
+      const rollupKey = activityFileKey(key);
+      await mkdir(path.dirname(path.join(warehouseDir, rollupKey)), { recursive: true });
+      const rollup = await writeActivityRollup(db, file, path.join(warehouseDir, rollupKey));
+      add.push({ key: rollupKey, table: 'activity', rows: rollup.rows, bytes: rollup.bytes, partition, runId: RUN_ID });
       // One hour at a time, so each 5-minute batch scans an hour, not the day.
       await db.run(`CREATE OR REPLACE TEMP TABLE hour_src AS SELECT * FROM src WHERE hour(event_time) = ${hour}`);
       for (let minute = 0; minute < 60; minute += 5) {
@@ -179,7 +185,7 @@ async function buildData(warehouseDir: string, bronzeDir: string, rowsPerHour: n
       }
     }
   });
-  const files = add.map((f) => f.key);
+  const files = add.filter((f) => f.table === 'events').map((f) => f.key);
   await commit(new LocalStorage(warehouseDir), {
     version: 1,
     committedAt: new Date().toISOString(),

@@ -1,9 +1,10 @@
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCatalogInfo } from '../src/catalog/refresh-catalog.js';
 import { readSnapshot } from '../src/ledger/log.js';
-import { eventsFileKey } from '../src/ledger/layout.js';
+import { withDb } from '../src/db/duckdb.js';
+import { activityFileKey, eventsFileKey } from '../src/ledger/layout.js';
 import { businessQuerySql, eventFilesInRange, eventPathsInRange, parseInstant, parseLimit, parseQueryName, parseTimeRange, runBusinessQuery, QUERY_NAMES, type QueryName } from '../src/queries/run-query.js';
 import { QueryEngine } from '../src/queries/query-engine.js';
 import { LocalStorage } from '../src/storage/local.js';
@@ -115,7 +116,8 @@ beforeAll(async () => {
   warehouseDir = path.join(dir, 'warehouse');
   const run1 = [...makeEvents(1, 500, '2025-06-30T22:00:00Z', 4, 'a'), ...EDGES];
   const run2 = makeEvents(2, 250, '2025-07-01T00:00:00Z', 2, 'b');
-  await writeRun(warehouseDir, { version: 1, runId: 'r1', events: run1 });
+  // r1 as written before activity rollups; r2 and the compaction with them: a day mixes both.
+  await writeRun(warehouseDir, { version: 1, runId: 'r1', events: run1, rollups: false });
   await writeRun(warehouseDir, { version: 2, runId: 'r2', events: run2 });
   // Compaction of hour 00 of 2025-07-01: its two files become one; the old ones stay on disk
   // (as after a crash before cleanup), so anything that lists folders would double count.
@@ -126,7 +128,7 @@ beforeAll(async () => {
     runId: 'c3',
     kind: 'compact',
     events: [...run1.filter(h00), ...run2.filter(h00)],
-    remove: [eventsFileKey(p, 'r1'), eventsFileKey(p, 'r2')],
+    remove: [eventsFileKey(p, 'r1'), eventsFileKey(p, 'r2'), activityFileKey(eventsFileKey(p, 'r2'))],
   });
   // An orphan from a run that never committed.
   await copyFile(path.join(warehouseDir, eventsFileKey(p, 'c3')), path.join(warehouseDir, eventsFileKey(p, 'orphan')));
@@ -206,6 +208,43 @@ describe('business queries', () => {
     const spread = await eventPathsInRange(warehouse, snapshot, twoHours);
     expect(spread.hour).toBeUndefined();
     expect(businessQuerySql('hourly_revenue', spread, twoHours, 10)).toMatch(/GROUP BY/);
+  });
+});
+
+describe('user_activity over activity rollups', () => {
+  it('reads an hour wholly inside the range from its rollup, and a partial hour from its rows', async () => {
+    const own = path.join(dir, 'rollup-warehouse');
+    const events = makeEvents(21, 400, '2025-07-01T00:00:00Z', 2, 'u');
+    await writeRun(own, { version: 1, runId: 'r1', events });
+    const warehouse = new LocalStorage(own);
+    const [day] = expected('user_activity', events) as [Row];
+    expect(await runBusinessQuery(warehouse, 'user_activity', {})).toEqual([day]);
+    // Hour 00's rollup made to claim one user and one session that no row of silver holds.
+    const rollup = path.join(own, activityFileKey(eventsFileKey(partitionOf(microsOf('2025-07-01T00:00:00Z')), 'r1')));
+    await withDb({}, (db) =>
+      db.run(`COPY (SELECT user_id, session_id FROM read_parquet('${rollup}') UNION ALL SELECT 'ghost-user', NULL UNION ALL SELECT NULL, 'ghost-session')
+        TO '${rollup}.new' (FORMAT parquet)`),
+    );
+    await rename(`${rollup}.new`, rollup);
+    const ghosts = { ...day, unique_users: Number(day.unique_users) + 1, unique_sessions: Number(day.unique_sessions) + 1 };
+    expect(await runBusinessQuery(warehouse, 'user_activity', {})).toEqual([ghosts]);
+    expect(await runBusinessQuery(warehouse, 'user_activity', { from: '2025-07-01T00:00:00Z', to: '2025-07-01T01:00:00Z' })).toEqual(
+      expected('user_activity', inRange(events, microsOf('2025-07-01T00:00:00Z'), microsOf('2025-07-01T01:00:00Z'))).map((r) => ({
+        ...r,
+        unique_users: Number(r.unique_users) + 1,
+        unique_sessions: Number(r.unique_sessions) + 1,
+      })),
+    );
+    // A microsecond less of hour 00: its rows are read, the ghosts are gone.
+    const partial = { from: '2025-07-01T00:00:00.000001Z' };
+    const t = parseTimeRange(partial);
+    expect(await runBusinessQuery(warehouse, 'user_activity', partial)).toEqual(expected('user_activity', inRange(events, t.fromMicros, t.toMicros)));
+    const engine = new QueryEngine(warehouse);
+    try {
+      expect(await engine.query('user_activity', {})).toEqual([ghosts]);
+    } finally {
+      await engine.close();
+    }
   });
 });
 

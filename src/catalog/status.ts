@@ -88,7 +88,7 @@ export async function readStatus(bronze: Storage | undefined, warehouse: Storage
         const p = file.partition;
         hours.add(`${pad(p.year, 4)}-${pad(p.month)}-${pad(p.day)}T${pad(p.hour)}:00:00Z`);
       }
-    } else {
+    } else if (file.table === 'quarantine') {
       quarantineRows += file.rows;
     }
   }

@@ -3,11 +3,12 @@ import path from 'node:path';
 import { refreshCatalog } from '../catalog/refresh-catalog.js';
 import { Db } from '../db/duckdb.js';
 import { sqlString, sqlStringList } from '../db/sql.js';
-import { eventsFileKey, partitionPath } from '../ledger/layout.js';
+import { activityFileKey, eventsFileKey, partitionPath } from '../ledger/layout.js';
 import { WarehouseLock } from '../ledger/lock.js';
 import { checkpointIfDue, commit, readSnapshot, replay } from '../ledger/log.js';
 import { removeUncommitted } from '../ledger/recover.js';
 import { emptyRejectCounts, type CommitEntry, type DataFile } from '../ledger/types.js';
+import { writeActivityRollup } from '../silver/activity-rollup.js';
 import { COMPACTED_EVENTS_PARQUET } from '../silver/parquet-options.js';
 import { localPaths } from '../storage/local-copy.js';
 import type { Storage } from '../storage/storage.js';
@@ -56,6 +57,7 @@ async function compactOnce(options: CompactOptions, state: { committed: boolean 
       byHour.set(id, [...(byHour.get(id) ?? []), file]);
     }
     const groups = [...byHour.values()].filter((files) => files.length > 1);
+    const heldKeys = new Set(snapshot.dataFiles.map((f) => f.key));
     const report = { run_id: runId, partitions_compacted: groups.length, files_removed: 0, files_written: 0, rows: 0, duration_ms: 0 };
     if (groups.length === 0) return { ...report, duration_ms: Date.now() - startedAt.getTime() };
 
@@ -67,7 +69,7 @@ async function compactOnce(options: CompactOptions, state: { committed: boolean 
       for (const files of groups) {
         const partition = files[0]!.partition!;
         const sources = await localPaths(warehouse, files.map((f) => f.key));
-        const out = path.join(workDir, `${add.length}.parquet`);
+        const out = path.join(workDir, `${report.files_written}.parquet`);
         await db.run(
           // hive_partitioning off: the folder names would replace the INTEGER partition columns with text ("07").
           `COPY (SELECT * FROM read_parquet(${sqlStringList(sources)}, hive_partitioning = false) ORDER BY event_time) TO ${sqlString(out)} (${COMPACTED_EVENTS_PARQUET})`,
@@ -78,7 +80,15 @@ async function compactOnce(options: CompactOptions, state: { committed: boolean 
         const key = eventsFileKey(partition, runId);
         await warehouse.writeFile(key, out);
         add.push({ key, table: 'events', rows, bytes: (await stat(out)).size, partition, runId });
+        const rollupOut = path.join(workDir, `${report.files_written}.activity.parquet`);
+        const rollup = await writeActivityRollup(db, out, rollupOut);
+        await warehouse.writeFile(activityFileKey(key), rollupOut);
+        add.push({ key: activityFileKey(key), table: 'activity', rows: rollup.rows, bytes: rollup.bytes, partition, runId });
         remove.push(...files.map((f) => f.key));
+        report.files_written += 1;
+        report.files_removed += files.length;
+        // Their rollups go with them (a warehouse written before rollups has none).
+        remove.push(...files.map((f) => activityFileKey(f.key)).filter((k) => heldKeys.has(k)));
         report.rows += rows;
       }
     } finally {
@@ -106,7 +116,7 @@ async function compactOnce(options: CompactOptions, state: { committed: boolean 
         valid: 0,
         rejected: emptyRejectCounts(),
         duplicates: 0,
-        partitionsWritten: add.length,
+        partitionsWritten: report.files_written,
         newFields: [],
         changedFiles: [],
       },
@@ -119,7 +129,7 @@ async function compactOnce(options: CompactOptions, state: { committed: boolean 
     const committed = replay([entry], snapshot);
     await checkpointIfDue(warehouse, committed);
     await refreshCatalog(warehouse, undefined, committed);
-    return { ...report, files_removed: remove.length, files_written: add.length, duration_ms: Date.now() - startedAt.getTime() };
+    return { ...report, duration_ms: Date.now() - startedAt.getTime() };
   } finally {
     if (workDir) await rm(workDir, { recursive: true, force: true });
     await lock.release();

@@ -7,6 +7,8 @@ export const STAGING_PREFIX = '_strata/staging/';
 export const LOCK_KEY = '_strata/lock.json';
 export const EVENTS_PREFIX = 'events/';
 export const QUARANTINE_PREFIX = 'quarantine/';
+/** Each events file's activity rollup (silver/activity-rollup.ts), under the same hour path. */
+export const ACTIVITY_PREFIX = 'activity/';
 export const CATALOG_FILE = 'catalog.duckdb';
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
@@ -34,6 +36,12 @@ export function partitionDay(p: HourPartition): string {
 
 export function eventsFileKey(p: HourPartition, runId: string): string {
   return `${EVENTS_PREFIX}${partitionPath(p)}/part-${runId}.parquet`;
+}
+
+/** The key of an events file's activity rollup: the same path under `activity/`. */
+export function activityFileKey(eventsKey: string): string {
+  if (!eventsKey.startsWith(EVENTS_PREFIX)) throw new Error(`not an events file key: ${eventsKey}`);
+  return ACTIVITY_PREFIX + eventsKey.slice(EVENTS_PREFIX.length);
 }
 
 export function quarantineFileKey(runId: string, ingestedAt: Date): string {

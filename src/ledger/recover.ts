@@ -1,5 +1,5 @@
 import type { Storage } from '../storage/storage.js';
-import { EVENTS_PREFIX, QUARANTINE_PREFIX, STAGING_PREFIX } from './layout.js';
+import { ACTIVITY_PREFIX, EVENTS_PREFIX, QUARANTINE_PREFIX, STAGING_PREFIX } from './layout.js';
 import type { Snapshot } from './types.js';
 
 /**
@@ -10,7 +10,7 @@ import type { Snapshot } from './types.js';
 export async function removeUncommitted(warehouse: Storage, snapshot: Snapshot): Promise<string[]> {
   const committed = new Set(snapshot.dataFiles.map((f) => f.key));
   const removed: string[] = [];
-  for (const prefix of [EVENTS_PREFIX, QUARANTINE_PREFIX, STAGING_PREFIX]) {
+  for (const prefix of [EVENTS_PREFIX, ACTIVITY_PREFIX, QUARANTINE_PREFIX, STAGING_PREFIX]) {
     for await (const object of warehouse.list(prefix)) {
       if (committed.has(object.key)) continue;
       await warehouse.delete(object.key);

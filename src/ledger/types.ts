@@ -18,7 +18,8 @@ export function emptyRejectCounts(): RejectCounts {
   return Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as RejectCounts;
 }
 
-export type TableName = 'events' | 'quarantine';
+/** `activity`: an events file's activity rollup (silver/activity-rollup.ts), not a table of its own. */
+export type TableName = 'events' | 'quarantine' | 'activity';
 
 export interface HourPartition {
   readonly year: number;
@@ -33,7 +34,7 @@ export interface DataFile {
   readonly table: TableName;
   readonly rows: number;
   readonly bytes: number;
-  /** Set for `events` files: the event-time hour they hold. */
+  /** Set for `events` files and their `activity` rollups: the event-time hour they hold. */
   readonly partition?: HourPartition;
   readonly runId: string;
 }

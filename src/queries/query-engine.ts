@@ -3,7 +3,7 @@ import { UserError } from '../errors.js';
 import { LedgerView } from '../ledger/ledger-view.js';
 import type { Snapshot } from '../ledger/types.js';
 import type { Storage } from '../storage/storage.js';
-import { eventPathsInRange, NoDataYetError, parseRequest, queryRows, type QueryRange, type QueryRequest, type QueryRow } from './run-query.js';
+import { eventPathsInRange, NoDataYetError, QUERIES, parseRequest, queryRows, type QueryRange, type QueryRequest, type QueryRow } from './run-query.js';
 
 /**
  * The business queries for a process that asks again and again (the dashboard's server, the
@@ -42,7 +42,7 @@ export class QueryEngine {
 
   async #queryOnce(request: QueryRequest, snapshot: Snapshot): Promise<QueryRow[]> {
     if (snapshot.version === 0) throw new NoDataYetError(this.warehouse.uri);
-    const files = await eventPathsInRange(this.warehouse, snapshot, request.time);
+    const files = await eventPathsInRange(this.warehouse, snapshot, request.time, { activity: QUERIES[request.name].readsActivity });
     if (files.whole.length + files.partial.length === 0) return [];
     return queryRows(await this.#open(), request, files);
   }

@@ -1,8 +1,9 @@
 import { withDb, type Db } from '../db/duckdb.js';
+import { sqlStringList } from '../db/sql.js';
 import { UserError } from '../errors.js';
 import { readSnapshot } from '../ledger/log.js';
 import type { DataFile, HourPartition, Snapshot } from '../ledger/types.js';
-import { partitionDay } from '../ledger/layout.js';
+import { activityFileKey, partitionDay } from '../ledger/layout.js';
 import { localPaths } from '../storage/local-copy.js';
 import type { Storage } from '../storage/storage.js';
 import { eventsRelationSql } from '../catalog/schema.js';
@@ -167,6 +168,11 @@ function rangeFilter(range: TimeRange): string {
 export interface FileSet {
   readonly whole: readonly string[];
   readonly partial: readonly string[];
+  /**
+   * When the query reads activity rollups (BusinessQuery.readsActivity): the rollups of whole
+   * files that have one, and the whole files that have none (a warehouse from before rollups).
+   */
+  readonly activity?: { readonly rollups: readonly string[]; readonly unrolled: readonly string[] };
 }
 
 export interface ScanFiles extends FileSet {
@@ -187,13 +193,27 @@ function eventsCte(name: string, { whole, partial }: FileSet, range: TimeRange):
   return `${name} AS NOT MATERIALIZED (${parts.join(' UNION ALL ')})`;
 }
 
+/** The `user_id` and `session_id` values of a file set: from rollups where it has them, else from the rows. */
+function idsCte(name: string, { whole, partial, activity }: FileSet, range: TimeRange): string {
+  const ids = (relation: string, where = '') => `SELECT user_id, session_id FROM (${relation}) ${where}`;
+  const unrolled = activity ? activity.unrolled : whole;
+  const parts = [
+    ...(activity && activity.rollups.length > 0 ? [`SELECT user_id, session_id FROM read_parquet(${sqlStringList(activity.rollups)}, hive_partitioning = false)`] : []),
+    ...(unrolled.length > 0 ? [ids(eventsRelationSql(unrolled))] : []),
+    ...(partial.length > 0 ? [ids(eventsRelationSql(partial), rangeFilter(range))] : []),
+  ];
+  if (parts.length === 0) parts.push(ids(eventsRelationSql([])));
+  return `${name} AS NOT MATERIALIZED (${parts.join(' UNION ALL ')})`;
+}
+
 /** The full SQL of a business query over the given local Parquet files. */
 export function businessQuerySql(name: QueryName, files: ScanFiles, range: TimeRange, limit: number): string {
   const query = QUERIES[name];
   if (query.sqlForOneHour && files.hour !== undefined) return `WITH ${eventsCte('events', files, range)}\n${query.sqlForOneHour(files.hour)}`;
   if (query.sqlByDay && files.days && files.days.length > 0) {
-    const days = files.days.map((d, i) => ({ ...d, relation: `events_${i}` }));
-    return `WITH ${days.map((d) => eventsCte(d.relation, d.files, range)).join(',\n')}\n${query.sqlByDay(days)}`;
+    const days = files.days.map((d, i) => ({ ...d, relation: `events_${i}`, ids: `ids_${i}` }));
+    const ctes = days.flatMap((d) => [eventsCte(d.relation, d.files, range), ...(query.readsActivity ? [idsCte(d.ids, d.files, range)] : [])]);
+    return `WITH ${ctes.join(',\n')}\n${query.sqlByDay(days)}`;
   }
   return `WITH ${eventsCte('events', files, range)}\n${query.sql({ limit })}`;
 }
@@ -206,7 +226,7 @@ export function businessQuerySql(name: QueryName, files: ScanFiles, range: TimeR
 export async function runBusinessQuery(warehouse: Storage, name: QueryName, range: QueryRange): Promise<QueryRow[]> {
   const request = parseRequest(name, range);
   const snapshot = await openWarehouseSnapshot(warehouse);
-  const files = await eventPathsInRange(warehouse, snapshot, request.time);
+  const files = await eventPathsInRange(warehouse, snapshot, request.time, { activity: QUERIES[request.name].readsActivity });
   if (files.whole.length + files.partial.length === 0) return [];
   return withDb({}, (db) => queryRows(db, request, files));
 }
@@ -222,18 +242,38 @@ export function parseRequest(name: string, range: QueryRange): QueryRequest {
   return { name: parseQueryName(name), time: parseTimeRange(range), limit: parseLimit(range.limit) };
 }
 
-/** Local paths of the committed events files that overlap the range (remote ones are cached). */
-export async function eventPathsInRange(warehouse: Storage, snapshot: Snapshot, time: TimeRange): Promise<ScanFiles> {
+/**
+ * Local paths of the committed events files that overlap the range (remote ones are cached);
+ * with `activity`, also the activity rollups of the files whose hour lies wholly inside it.
+ */
+export async function eventPathsInRange(warehouse: Storage, snapshot: Snapshot, time: TimeRange, options: { activity?: boolean } = {}): Promise<ScanFiles> {
   const files = eventFilesInRange(snapshot, time);
-  const paths = await localPaths(
-    warehouse,
-    files.map((f) => f.key),
-  );
-  const pathOf = new Map(files.map((f, i) => [f.key, paths[i]!]));
-  const split = (chosen: readonly DataFile[]): FileSet => ({
-    whole: chosen.filter((f) => hourInside(f.partition, time)).map((f) => pathOf.get(f.key)!),
-    partial: chosen.filter((f) => !hourInside(f.partition, time)).map((f) => pathOf.get(f.key)!),
-  });
+  const committed = new Set(snapshot.dataFiles.map((f) => f.key));
+  const rollupOf = new Map<string, string>();
+  if (options.activity) {
+    for (const f of files) {
+      const key = activityFileKey(f.key);
+      if (hourInside(f.partition, time) && committed.has(key)) rollupOf.set(f.key, key);
+    }
+  }
+  const keys = [...files.map((f) => f.key), ...rollupOf.values()];
+  const paths = await localPaths(warehouse, keys);
+  const pathOf = new Map(keys.map((key, i) => [key, paths[i]!]));
+  const split = (chosen: readonly DataFile[]): FileSet => {
+    const whole = chosen.filter((f) => hourInside(f.partition, time));
+    return {
+      whole: whole.map((f) => pathOf.get(f.key)!),
+      partial: chosen.filter((f) => !hourInside(f.partition, time)).map((f) => pathOf.get(f.key)!),
+      ...(options.activity
+        ? {
+            activity: {
+              rollups: whole.filter((f) => rollupOf.has(f.key)).map((f) => pathOf.get(rollupOf.get(f.key)!)!),
+              unrolled: whole.filter((f) => !rollupOf.has(f.key)).map((f) => pathOf.get(f.key)!),
+            },
+          }
+        : {}),
+    };
+  };
   const byDay = new Map<string, DataFile[]>();
   for (const f of files) {
     if (!f.partition) return split(files);

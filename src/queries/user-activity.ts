@@ -31,14 +31,17 @@ export const userActivity: BusinessQuery = {
       USING (k)
     ORDER BY t.k`,
   // Day by day, each DISTINCT is over the ids alone: a narrower hash key than (day, id), and
-  // the day's files alone are read. About a tenth faster than the grouped form above.
+  // the day's files alone are read. About a tenth faster than the grouped form above. The ids
+  // come from activity rollups where the day's hours have them (NULL stands for "the other
+  // list"; silver's ids are never NULL): over 2.1M sessions, 0.5 s instead of 1.1-1.6 s.
+  readsActivity: true,
   sqlByDay: (days) => `
     SELECT day, unique_users, unique_sessions, events FROM (
       ${days
         .map(
-          ({ day, relation }) => `SELECT '${day}' AS day,
-        (SELECT count(*) FROM (SELECT DISTINCT user_id FROM ${relation})) AS unique_users,
-        (SELECT count(*) FROM (SELECT DISTINCT session_id FROM ${relation})) AS unique_sessions,
+          ({ day, relation, ids }) => `SELECT '${day}' AS day,
+        (SELECT count(*) FROM (SELECT DISTINCT user_id FROM ${ids} WHERE user_id IS NOT NULL)) AS unique_users,
+        (SELECT count(*) FROM (SELECT DISTINCT session_id FROM ${ids} WHERE session_id IS NOT NULL)) AS unique_sessions,
         (SELECT count(*) FROM ${relation}) AS events`,
         )
         .join('\n      UNION ALL ')}

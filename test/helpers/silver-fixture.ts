@@ -7,9 +7,10 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { withDb } from '../../src/db/duckdb.js';
 import { sqlString } from '../../src/db/sql.js';
-import { eventsFileKey, quarantineFileKey } from '../../src/ledger/layout.js';
+import { activityFileKey, eventsFileKey, quarantineFileKey } from '../../src/ledger/layout.js';
 import { commit } from '../../src/ledger/log.js';
 import { emptyRejectCounts, type BronzeFileRecord, type CommitEntry, type DataFile, type HourPartition, type RejectReason } from '../../src/ledger/types.js';
+import { writeActivityRollup } from '../../src/silver/activity-rollup.js';
 import { LocalStorage } from '../../src/storage/local.js';
 
 export interface FixtureEvent {
@@ -41,6 +42,8 @@ export interface FixtureRun {
   readonly files?: readonly BronzeFileRecord[];
   /** Keys of earlier data files this commit supersedes (compaction). */
   readonly remove?: readonly string[];
+  /** Whether each events file gets its activity rollup, as etl writes it (default); false: a warehouse from before rollups. */
+  readonly rollups?: boolean;
   readonly kind?: 'etl' | 'compact';
   readonly durationMs?: number;
 }
@@ -119,6 +122,13 @@ export async function writeRun(warehouseDir: string, run: FixtureRun): Promise<C
              search_query: 'VARCHAR', price: 'VARCHAR', quantity: 'INTEGER', revenue: 'VARCHAR', source_line: 'BIGINT'})
       ) TO ${sqlString(target)} (FORMAT parquet)`);
       add.push({ key, table: 'events', rows: rows.length, bytes: (await stat(target)).size, partition: p, runId: run.runId });
+      if (run.rollups !== false) {
+        const rollupKey = activityFileKey(key);
+        const rollupTarget = storage.localPath(rollupKey);
+        await mkdir(path.dirname(rollupTarget), { recursive: true });
+        const rollup = await writeActivityRollup(db, target, rollupTarget);
+        add.push({ key: rollupKey, table: 'activity', rows: rollup.rows, bytes: rollup.bytes, partition: p, runId: run.runId });
+      }
     }
     if (run.quarantine && run.quarantine.length > 0) {
       const key = quarantineFileKey(run.runId, new Date('2025-07-01T03:00:00Z'));

@@ -22,6 +22,9 @@ export async function warehouseTotals(warehouse: string): Promise<WarehouseTotal
   const [silver] = await readFolder(
     `SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM read_parquet('${warehouse}/events/**/*.parquet', hive_partitioning = false)`,
   );
+  const has = (prefix: string) => onDisk.some((f) => f.startsWith(prefix));
+  expect(has('activity/')).toBe(has('events/'));
+  if (has('events/')) expect(await rollupDifferences(warehouse)).toBe(0);
   const quarantineFiles = onDisk.filter((f) => f.startsWith('quarantine/'));
   const [quarantine] = quarantineFiles.length
     ? await readFolder(`SELECT count(*) AS n FROM read_parquet('${warehouse}/quarantine/**/*.parquet')`)
@@ -31,7 +34,7 @@ export async function warehouseTotals(warehouse: string): Promise<WarehouseTotal
 
 async function parquetFiles(warehouse: string): Promise<string[]> {
   const out: string[] = [];
-  for (const table of ['events', 'quarantine']) {
+  for (const table of ['events', 'activity', 'quarantine']) {
     const entries = await readdir(path.join(warehouse, table), { recursive: true, withFileTypes: true }).catch(() => []);
     for (const entry of entries) {
       if (!entry.isFile()) continue;
@@ -40,6 +43,24 @@ async function parquetFiles(warehouse: string): Promise<string[]> {
     }
   }
   return out;
+}
+
+/**
+ * How far the activity rollups are from what they claim to be: each events file's distinct user
+ * ids and session ids (silver/activity-rollup.ts), under the same path in `activity/`. Rows in
+ * one and not the other, both ways; 0 also means every events file has its rollup.
+ */
+async function rollupDifferences(warehouse: string): Promise<number> {
+  const events = `read_parquet('${warehouse}/events/**/*.parquet', filename = true, hive_partitioning = false)`;
+  const [row] = await readFolder(`
+    WITH expected AS (
+      SELECT DISTINCT filename AS f, user_id, NULL::VARCHAR AS session_id FROM ${events}
+      UNION ALL SELECT DISTINCT filename AS f, NULL::VARCHAR AS user_id, session_id FROM ${events}),
+    rollups AS (
+      SELECT replace(filename, '/activity/', '/events/') AS f, user_id, session_id
+      FROM read_parquet('${warehouse}/activity/**/*.parquet', filename = true, hive_partitioning = false, union_by_name = true))
+    SELECT (SELECT count(*) FROM (FROM expected EXCEPT ALL FROM rollups)) + (SELECT count(*) FROM (FROM rollups EXCEPT ALL FROM expected)) AS n`);
+  return Number(row!.n);
 }
 
 /**

@@ -198,7 +198,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       if (Number(row!.n) !== Number(row!.ids)) throw new ChaosViolation(`${context}: ${row!.n} silver rows but ${row!.ids} distinct event ids`);
     }
     if (folderExact) {
-      const onDisk = (await Promise.all(['events', 'quarantine'].map((t) => listFiles(path.join(warehouse, t), t)))).flat().sort();
+      const onDisk = (await Promise.all(['events', 'activity', 'quarantine'].map((t) => listFiles(path.join(warehouse, t), t)))).flat().sort();
       const committed = snapshot.dataFiles.map((f) => f.key).sort();
       if (JSON.stringify(onDisk) !== JSON.stringify(committed)) {
         throw new ChaosViolation(`${context}: the folder holds other files than the committed ones: ${JSON.stringify(onDisk.filter((k) => !committed.includes(k)))} extra, ${JSON.stringify(committed.filter((k) => !onDisk.includes(k)))} missing`);
