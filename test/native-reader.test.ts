@@ -1,11 +1,11 @@
 import { isUtf8 } from 'node:buffer';
-import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Db } from '../src/db/duckdb.js';
-import { sqlString } from '../src/db/sql.js';
+import { sqlString, sqlStringList } from '../src/db/sql.js';
 import { loadNativeRules } from '../src/etl/native-rules.js';
 import { pageView, readFolder, writeBronze } from './helpers/bronze.js';
 import { etlReport, runCli, tempDir } from './helpers/cli.js';
@@ -203,6 +203,44 @@ describe('strata_stage_gz_files, several files in one pass', () => {
     await db.all(`SELECT count(*) FROM strata_set_aside('x')`);
     await expect(db.all(`SELECT count(*) FROM strata_stage_gz_files([${sqlString(good)}], [0, 1])`)).rejects.toThrow('as many first rows as paths');
     await expect(db.all(`SELECT count(*) FROM strata_stage_gz_files([]::VARCHAR[], []::BIGINT[])`)).rejects.toThrow('no files');
+  });
+});
+
+describe('the id spool (native/id_spool.h)', () => {
+  it('spools the hash of every valid line and returns each hash held more than once, bucket by bucket', async () => {
+    // Ids repeat within a file, across files, and three times; 1,000 others are unique.
+    const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+    const lines = (list: string[]) => list.map((id) => pageView('2026-11-20T10:00:00Z', { event_id: id })).join('\n');
+    const a = await gzFile(gzipSync([lines([...ids('u', 600), 'dup-a', 'dup-a', 'dup-ab', 'dup-3']), '', '{"x":1}'].join('\n')));
+    const b = await gzFile(gzipSync(lines([...ids('v', 400), 'dup-ab', 'dup-3', '  dup-3 '])));
+    const expected = ['dup-3', 'dup-a', 'dup-ab'];
+    for (const buckets of [1, 4, 256]) {
+      const spool = path.join(dir, `spool-${buckets}`);
+      await mkdir(spool, { recursive: true });
+      const [valid] = await db.all(`SELECT count(*) AS n FROM strata_stage_gz_files([${sqlString(a)}, ${sqlString(b)}], [0, ${2 ** 32}],
+        set_aside := 'spool-test', id_spool := ${sqlString(spool)}, id_buckets := ${buckets})`);
+      await db.all(`SELECT count(*) FROM strata_set_aside('spool-test')`);
+      expect(Number(valid!.n)).toBe(1007);
+      const names = await readdir(spool);
+      expect(names).toHaveLength(buckets);
+      let spooled = 0;
+      for (const name of names) spooled += (await readFile(path.join(spool, name))).length / 8;
+      expect(spooled).toBe(1007);
+      const repeats = await db.all(`SELECT h FROM strata_spooled_repeats(${sqlString(spool)}, ${buckets}) ORDER BY h`);
+      const hashes = await db.all(`SELECT strata_id_hash(id) AS h FROM unnest(${sqlStringList(expected)}) t(id) ORDER BY h`);
+      expect(repeats).toEqual(hashes);
+    }
+  });
+
+  it('hashes an id the same way in SQL, NULL to NULL, and refuses a bucket count that is not a power of two', async () => {
+    const [row] = await db.all(`SELECT strata_id_hash('e1') = strata_id_hash('e' || '1') AS same, strata_id_hash('e1') <> strata_id_hash('e2') AS differ,
+      strata_id_hash(NULL) IS NULL AS null_null, strata_id_hash('an id longer than twelve bytes') = strata_id_hash('an id longer than twelve ' || 'bytes') AS long_same`);
+    expect(row).toEqual({ same: true, differ: true, null_null: true, long_same: true });
+    const file = await gzFile(gzipSync(`${valid()}\n`));
+    await expect(db.all(`SELECT count(*) FROM strata_stage_gz(${sqlString(file)}, 0, id_spool := ${sqlString(dir)}, id_buckets := 3)`)).rejects.toThrow(
+      'strata_stage_gz: id_buckets must be a power of two from 1 to 256',
+    );
+    await expect(db.all(`SELECT count(*) FROM strata_spooled_repeats(${sqlString(path.join(dir, 'no-such-spool'))}, 2)`)).rejects.toThrow('a bucket file is missing');
   });
 });
 

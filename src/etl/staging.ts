@@ -178,6 +178,8 @@ export class RunStaging {
 
   /** The files streamFiles wrote. */
   private readonly streamed: StreamedFile[] = [];
+  /** Where streamFiles spooled the hash of every valid line's event_id (native/id_spool.h). */
+  #idSpool: { readonly dir: string; readonly buckets: number } | undefined;
 
   /** `select FROM <the streamed files> rest`, or nothing when streaming wrote none (no valid line). */
   #fromStreamed(select: string, rest = ''): string {
@@ -271,7 +273,11 @@ export class RunStaging {
     const byIdx: (string | null)[] = [];
     for (const f of files) byIdx[f.fileIdx] = f.sourceFile;
     const sourceFile = files.length === 1 ? sqlString(files[0]!.sourceFile) : `${sqlStringList(Array.from(byIdx, (k) => k ?? ''))}[s.row_id // ${STREAMED_FILE_ROWS}]`;
-    const source = `strata_stage_gz_files(${sqlStringList(files.map((f) => f.localPath))}, [${files.map(firstRow).join(', ')}], set_aside := ${sqlString(key)}) s`;
+    const spool = { dir: path.join(this.dir, 'ids'), buckets: await spoolBuckets(files) };
+    await rm(spool.dir, { recursive: true, force: true });
+    await mkdir(spool.dir, { recursive: true });
+    const source = `strata_stage_gz_files(${sqlStringList(files.map((f) => f.localPath))}, [${files.map(firstRow).join(', ')}], set_aside := ${sqlString(key)},
+      id_spool := ${sqlString(spool.dir)}, id_buckets := ${spool.buckets}) s`;
     const rows = `${silverColumns('s', sourceFile, `s.row_id % ${STREAMED_FILE_ROWS} + 1`, sqlString(this.runId), 'NULL::VARCHAR')} FROM ${source}`;
     const target = path.join(outDir, 'streamed');
     await rm(target, { recursive: true, force: true });
@@ -295,6 +301,7 @@ export class RunStaging {
       await polling?.stop();
     }
     phase('copy');
+    this.#idSpool = spool;
     await this.db.run(`INSERT INTO staged BY NAME SELECT row_id // ${STREAMED_FILE_ROWS} - 1 AS file_idx, * FROM strata_set_aside(${sqlString(key)})`);
     for (const w of written) {
       const localPath = String(w.filename);
@@ -494,13 +501,7 @@ export class RunStaging {
     await db.run(`CREATE TABLE held AS ${heldBefore}`);
     // Duplicates are few: find the ids seen twice (a hash aggregate, no sort), then list the
     // lines that lose — every later occurrence, and any line whose id silver already holds.
-    await db.run(`
-      CREATE TABLE repeated AS
-      -- Grouping 64-bit hashes first is cheaper than grouping the ids; the few candidates are then grouped exactly.
-      WITH candidates AS (SELECT hash(event_id) AS h FROM lines WHERE reason IS NULL GROUP BY 1 HAVING count(*) > 1)
-      -- First by file, then by line: a file read the JavaScript way after the streamed ones has lower row ids.
-      SELECT event_id, arg_min(row_id, (file_idx, row_id)) AS first_row FROM lines
-      WHERE reason IS NULL AND hash(event_id) IN (SELECT h FROM candidates) GROUP BY event_id HAVING count(*) > 1`);
+    await db.run(`CREATE TABLE repeated AS ${await this.#repeatedIds()}`);
     await db.run(`
       CREATE TABLE dups AS
       SELECT s.row_id, s.file_idx FROM lines s JOIN repeated r USING (event_id)
@@ -558,6 +559,37 @@ export class RunStaging {
     ).map((r) => String(r.k));
     phase('extra fields');
     return { outcomes, partitions, quarantine, extraFields };
+  }
+
+  /**
+   * The ids that more than one valid line of the run holds, each with the row of its first
+   * (by file, then line): a SELECT. Duplicates are few, so the lines that may hold one are found
+   * first by 64-bit hashes, then grouped on the ids themselves (a hash collision costs time, not
+   * a wrong answer).
+   */
+  async #repeatedIds(): Promise<string> {
+    // First by file, then by line: a file read the JavaScript way after the streamed ones has lower row ids.
+    const repeated = (suspect: string) => `SELECT event_id, arg_min(row_id, (file_idx, row_id)) AS first_row FROM lines
+      WHERE reason IS NULL AND ${suspect} GROUP BY event_id HAVING count(*) > 1`;
+    const spool = this.#idSpool;
+    if (!spool) {
+      // Grouping 64-bit hashes first is cheaper than grouping the ids.
+      return repeated(`hash(event_id) IN (SELECT hash(event_id) FROM lines WHERE reason IS NULL GROUP BY 1 HAVING count(*) > 1)`);
+    }
+    // The streamed lines' hashes were spooled while they were read: they are sorted bucket by
+    // bucket here, in memory that does not grow with the run (grouping them all at once took
+    // ~1 GB and most of a minute for a day's backlog). Valid lines not streamed (few: lines the
+    // SQL rules judged, files read another way) are all suspects, so that a duplicate between them and the stream is
+    // found too. Every streamed row must have been spooled, or a duplicate could slip through.
+    let spooled = 0;
+    for (const name of await readdir(spool.dir)) spooled += (await stat(path.join(spool.dir, name))).size / 8;
+    const streamedRows = this.streamed.reduce((n, f) => n + f.rows, 0);
+    if (spooled !== streamedRows) throw new Error(`the id spool holds ${spooled} hashes for ${streamedRows} streamed rows`);
+    await this.db.run(`CREATE TABLE suspects AS
+      SELECT h FROM strata_spooled_repeats(${sqlString(spool.dir)}, ${spool.buckets})
+      UNION SELECT strata_id_hash(event_id) FROM staged WHERE reason IS NULL
+      UNION SELECT strata_id_hash(event_id) FROM judged WHERE reason IS NULL`);
+    return repeated(`strata_id_hash(event_id) IN (SELECT h FROM suspects)`);
   }
 
   /** Silver from `lines`, less the duplicates: one Parquet file per touched hour, in `eventsDir`. */
@@ -629,6 +661,20 @@ export class RunStaging {
 
 export function sumCounts(counts: RejectCounts): number {
   return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Buckets of the id spool for these files: enough that one holds at most ~4M hashes (32 MB to
+ * sort), reckoning 30 gz bytes a line (the generator's batches take ~33).
+ */
+async function spoolBuckets(files: readonly StreamInput[]): Promise<number> {
+  let bytes = 0;
+  // A file gone since it was listed counts for nothing here: the stream declines it.
+  for (const f of files) bytes += (await stat(f.localPath).catch(() => undefined))?.size ?? 0;
+  const lines = bytes / 30;
+  let buckets = 1;
+  while (buckets < 256 && lines / buckets > 4 * 1024 ** 2) buckets *= 2;
+  return buckets;
 }
 
 /** The hour a PARTITION_BY output path names (`year=/month=/day=/hour=/...`, relative to its root), if any. */

@@ -473,6 +473,8 @@ static void valid_event_function(duckdb_function_info info, duckdb_data_chunk in
  * gzip, a damaged or truncated stream, data after the last gzip member, a line longer than a
  * block, an empty file): strata then reads that file the JavaScript way, which decides.
  */
+#include "id_spool.h"
+
 #define BLOCK_BYTES (4u << 20)
 #define BLOCKS 6
 #define INPUT_BYTES (1u << 20)
@@ -490,6 +492,8 @@ typedef struct {
 	int64_t *first_rows;
 	idx_t files;
 	char *set_aside; /* NULL: every line is a row */
+	char *id_spool;  /* NULL: no spool of id hashes (id_spool.h) */
+	int id_buckets;
 } StageBind;
 
 /*
@@ -579,6 +583,8 @@ typedef struct {
 	bool producing;
 	const StageBind *bind;
 	SetAside *aside; /* registered; owned by the registry, not by this state */
+	Spool spool;
+	bool spooling;
 } StageGlobal;
 
 typedef struct {
@@ -590,6 +596,7 @@ typedef struct {
 	/* Lines set aside from the current block, moved to the query's SetAside when it is done. */
 	char *aside;
 	size_t aside_len, aside_cap;
+	SpoolBuffer spool;
 } StageLocal;
 
 /* Called with the lock held: a spare block, a new one while fewer than BLOCKS exist, else waits. */
@@ -787,6 +794,7 @@ static void free_stage_bind(void *p) {
 	free(b->paths);
 	free(b->first_rows);
 	if (b->set_aside) duckdb_free(b->set_aside);
+	if (b->id_spool) duckdb_free(b->id_spool);
 	free(b);
 }
 
@@ -820,8 +828,16 @@ static void bind_stage(duckdb_bind_info info, bool lists) {
 	duckdb_value path = duckdb_bind_get_parameter(info, 0);
 	duckdb_value first_row = duckdb_bind_get_parameter(info, 1);
 	duckdb_value set_aside = duckdb_bind_get_named_parameter(info, "set_aside");
+	duckdb_value id_spool = duckdb_bind_get_named_parameter(info, "id_spool");
+	duckdb_value id_buckets = duckdb_bind_get_named_parameter(info, "id_buckets");
 	const char *error = bind_files(b, path, first_row, lists);
 	if (set_aside && !duckdb_is_null_value(set_aside)) b->set_aside = duckdb_get_varchar(set_aside);
+	if (id_spool && !duckdb_is_null_value(id_spool)) {
+		b->id_spool = duckdb_get_varchar(id_spool);
+		b->id_buckets = id_buckets && !duckdb_is_null_value(id_buckets) ? duckdb_get_int32(id_buckets) : 1;
+	}
+	if (id_spool) duckdb_destroy_value(&id_spool);
+	if (id_buckets) duckdb_destroy_value(&id_buckets);
 	duckdb_destroy_value(&path);
 	duckdb_destroy_value(&first_row);
 	if (set_aside) duckdb_destroy_value(&set_aside);
@@ -870,6 +886,7 @@ static void free_stage_global(void *p) {
 		pthread_mutex_unlock(&g->mu);
 		pthread_join(g->producer, NULL);
 	}
+	if (g->spooling) spool_close(&g->spool);
 	for (int i = 0; i < g->blocks; i++) {
 		free(g->all[i]->data);
 		free(g->all[i]);
@@ -893,6 +910,16 @@ static void stage_init(duckdb_init_info info) {
 		duckdb_init_set_error(info, "strata_stage_gz: out of memory");
 		return;
 	}
+	if (g->bind->id_spool) {
+		g->spooling = true;
+		const char *error = spool_open(&g->spool, g->bind->id_spool, g->bind->id_buckets);
+		if (error) {
+			char message[128];
+			snprintf(message, sizeof message, "strata_stage_gz: %s", error);
+			duckdb_init_set_error(info, message);
+			return;
+		}
+	}
 	g->producing = pthread_create(&g->producer, NULL, produce, g) == 0;
 	if (!g->producing) duckdb_init_set_error(info, "strata_stage_gz: cannot start a thread");
 	/* One thread inflates; DuckDB's threads (two here) classify what it hands over. */
@@ -903,6 +930,7 @@ static void free_stage_local(void *p) {
 	StageLocal *l = p;
 	free(l->scratch);
 	free(l->aside);
+	free(l->spool.hashes);
 	free(l);
 }
 
@@ -1052,7 +1080,11 @@ static void stage_function(duckdb_function_info info, duckdb_data_chunk output) 
 	idx_t row = 0;
 	/* A chunk of no rows ends the scan: with lines set aside, a block may give none, so take the next. */
 	while (row == 0) {
-		if ((!l->block || l->at >= l->block->len) && !next_block(info, g, l)) break;
+		if ((!l->block || l->at >= l->block->len) && !next_block(info, g, l)) {
+			/* This thread's last call: its hashes go to the spool before the query ends. */
+			if (g->spooling && !spool_flush(&g->spool, &l->spool)) duckdb_function_set_error(info, "strata_stage_gz: cannot write the id spool");
+			break;
+		}
 		const char *data = l->block->data;
 		const size_t len = l->block->len;
 		while (row < capacity && l->at < len) {
@@ -1112,6 +1144,10 @@ static void stage_function(duckdb_function_info info, duckdb_data_chunk output) 
 				set_null(reason_valid, row);
 				set_null(raw_valid, row);
 				write_event(&columns, row, &e);
+				if (g->spooling && !spool_add(&g->spool, &l->spool, e.event_id.text, e.event_id.len)) {
+					duckdb_function_set_error(info, "strata_stage_gz: cannot write the id spool");
+					return;
+				}
 			}
 			if (cr) {
 				duckdb_vector_assign_string_element_len(cr_line, row, line, n);
@@ -1241,6 +1277,10 @@ static bool register_stage_gz(duckdb_connection connection, const char *name, bo
 	duckdb_table_function_add_parameter(function, lists ? varchars : varchar);
 	duckdb_table_function_add_parameter(function, lists ? bigints : bigint);
 	duckdb_table_function_add_named_parameter(function, "set_aside", varchar);
+	duckdb_table_function_add_named_parameter(function, "id_spool", varchar);
+	duckdb_logical_type integer = duckdb_create_logical_type(DUCKDB_TYPE_INTEGER);
+	duckdb_table_function_add_named_parameter(function, "id_buckets", integer);
+	duckdb_destroy_logical_type(&integer);
 	duckdb_destroy_logical_type(&varchar);
 	duckdb_destroy_logical_type(&bigint);
 	duckdb_destroy_logical_type(&varchars);
@@ -1342,6 +1382,10 @@ DUCKDB_EXTENSION_ENTRYPOINT(duckdb_connection connection, duckdb_extension_info 
 	}
 	if (!register_set_aside(connection)) {
 		access->set_error(info, "strata_rules: could not register strata_set_aside");
+		return false;
+	}
+	if (!register_id_spool(connection)) {
+		access->set_error(info, "strata_rules: could not register strata_spooled_repeats");
 		return false;
 	}
 	return true;
