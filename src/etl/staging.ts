@@ -537,7 +537,10 @@ export class RunStaging {
     phase('counts');
     await mkdir(outDir, { recursive: true });
     // The streamed file, when it is already the hour's silver file; else silver is written from `lines`.
-    const partitions = (await this.#streamedAsSilver([...outcomes.values()])) ?? (await this.#writeSilver(path.join(outDir, 'events')));
+    const partitions =
+      (await this.#streamedAsSilver([...outcomes.values()])) ??
+      (await this.#rewriteStreamed(path.join(outDir, 'events'))) ??
+      (await this.#writeSilver(path.join(outDir, 'events')));
     phase('silver parquet');
     const rejectedRows = [...outcomes.values()].reduce((n, o) => n + sumCounts(o.rejected), 0);
     let quarantine: StagingResult['quarantine'];
@@ -590,6 +593,51 @@ export class RunStaging {
       UNION SELECT strata_id_hash(event_id) FROM staged WHERE reason IS NULL
       UNION SELECT strata_id_hash(event_id) FROM judged WHERE reason IS NULL`);
     return repeated(`strata_id_hash(event_id) IN (SELECT h FROM suspects)`);
+  }
+
+  /**
+   * Silver as the streamed hour files less their duplicates, plus the valid lines not streamed
+   * (few: those the SQL rules judged), one file per touched hour in `eventsDir`: each streamed
+   * file is copied as it is, rows whose (source_file, source_line) is a duplicate left out,
+   * instead of rebuilding every row through `lines`. Undefined when the streamed files are not
+   * one per hour (a run of one file writes one plain file); then #writeSilver decides.
+   */
+  async #rewriteStreamed(eventsDir: string): Promise<WrittenPartition[] | undefined> {
+    const byHour = new Map<string, StreamedFile>();
+    for (const f of this.streamed) {
+      if (!f.partition) return undefined;
+      const id = hourId(f.partition);
+      if (byHour.has(id)) return undefined;
+      byHour.set(id, f);
+    }
+    if (byHour.size === 0) return undefined;
+    const db = this.db;
+    await db.run(`CREATE TABLE dup_lines AS SELECT f.source_file, d.row_id - f.first_row + 1 AS source_line FROM dups d JOIN run_files f USING (file_idx)`);
+    await db.run(`CREATE TABLE unstreamed AS
+      ${silverColumns('s', 'f.source_file', 's.row_id - f.first_row + 1', sqlString(this.runId))}
+      FROM (SELECT file_idx, ${STAGED_ROW_ID} AS row_id, * EXCLUDE (file_idx, row_id, cr_line) FROM staged WHERE reason IS NULL
+            UNION ALL SELECT * FROM judged WHERE reason IS NULL) s
+      JOIN run_files f USING (file_idx) ANTI JOIN dups d ON d.row_id = s.row_id`);
+    for (const row of await db.all(`SELECT DISTINCT "year", "month", "day", "hour" FROM unstreamed`)) {
+      const partition = { year: Number(row.year), month: Number(row.month), day: Number(row.day), hour: Number(row.hour) };
+      if (!byHour.has(hourId(partition))) byHour.set(hourId(partition), { localPath: '', rows: 0, partition });
+    }
+    await mkdir(eventsDir, { recursive: true });
+    const partitions: WrittenPartition[] = [];
+    for (const [id, file] of [...byHour].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      const p = file.partition!;
+      const localPath = path.join(eventsDir, `${id}.parquet`);
+      const streamedRows = file.localPath
+        ? `SELECT * FROM ${readStreamed([file])} r ANTI JOIN dup_lines d ON r.source_file = d.source_file AND r.source_line = d.source_line UNION ALL BY NAME `
+        : '';
+      const [stats] = await db.all(`COPY (${streamedRows}SELECT * FROM unstreamed
+          WHERE "year" = ${p.year} AND "month" = ${p.month} AND "day" = ${p.day} AND "hour" = ${p.hour}
+        ) TO ${sqlString(localPath)} (${ETL_EVENTS_PARQUET}, RETURN_STATS true)`);
+      const rows = Number(stats?.count);
+      if (rows > 0) partitions.push({ partition: p, localPath, rows, bytes: (await stat(localPath)).size });
+      else await rm(localPath, { force: true });
+    }
+    return partitions;
   }
 
   /** Silver from `lines`, less the duplicates: one Parquet file per touched hour, in `eventsDir`. */
@@ -675,6 +723,10 @@ async function spoolBuckets(files: readonly StreamInput[]): Promise<number> {
   let buckets = 1;
   while (buckets < 256 && lines / buckets > 4 * 1024 ** 2) buckets *= 2;
   return buckets;
+}
+
+function hourId(p: HourPartition): string {
+  return `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}-${String(p.hour).padStart(2, '0')}`;
 }
 
 /** The hour a PARTITION_BY output path names (`year=/month=/day=/hour=/...`, relative to its root), if any. */
