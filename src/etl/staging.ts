@@ -495,8 +495,12 @@ export class RunStaging {
   async finish(silverFiles: readonly string[], outDir: string, ingestedAt: Date): Promise<StagingResult> {
     const db = this.db;
     const phase = phaseTimer('finish');
+    // Silver's ids whose 64-bit hash a valid line of the run has: a join on hashes, not strings
+    // (a backlog of 48 batches on 30M rows of silver: 19-21 s instead of 25 s; peak RSS 1.2 GB
+    // either way, the run's side of the join). A silver id that only shares a hash is no
+    // duplicate: `dups` below joins on the ids themselves.
     const heldBefore = silverFiles.length
-      ? `SELECT DISTINCT event_id FROM read_parquet(${sqlStringList(silverFiles)}) WHERE event_id IN (SELECT event_id FROM lines WHERE reason IS NULL)`
+      ? `SELECT DISTINCT event_id FROM read_parquet(${sqlStringList(silverFiles)}) WHERE hash(event_id) IN (SELECT hash(event_id) FROM lines WHERE reason IS NULL)`
       : `SELECT NULL::VARCHAR AS event_id WHERE false`;
     await db.run(`CREATE TABLE held AS ${heldBefore}`);
     // Duplicates are few: find the ids seen twice (a hash aggregate, no sort), then list the
