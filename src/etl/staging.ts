@@ -499,9 +499,12 @@ export class RunStaging {
     // (a backlog of 48 batches on 30M rows of silver: 19-21 s instead of 25 s; peak RSS 1.2 GB
     // either way, the run's side of the join). A silver id that only shares a hash is no
     // duplicate: `dups` below joins on the ids themselves.
-    const heldBefore = silverFiles.length
-      ? `SELECT DISTINCT event_id FROM read_parquet(${sqlStringList(silverFiles)}) WHERE hash(event_id) IN (SELECT hash(event_id) FROM lines WHERE reason IS NULL)`
-      : `SELECT NULL::VARCHAR AS event_id WHERE false`;
+    const heldBefore =
+      silverFiles.length === 0
+        ? `SELECT NULL::VARCHAR AS event_id WHERE false`
+        : this.#spooledRows() >= HELD_BY_BUCKETS_MIN_ROWS
+          ? await this.#heldByBuckets(silverFiles)
+          : `SELECT DISTINCT event_id FROM read_parquet(${sqlStringList(silverFiles)}) WHERE hash(event_id) IN (SELECT hash(event_id) FROM lines WHERE reason IS NULL)`;
     await db.run(`CREATE TABLE held AS ${heldBefore}`);
     // Duplicates are few: find the ids seen twice (a hash aggregate, no sort), then list the
     // lines that lose — every later occurrence, and any line whose id silver already holds.
@@ -566,6 +569,40 @@ export class RunStaging {
     ).map((r) => String(r.k));
     phase('extra fields');
     return { outcomes, partitions, quarantine, extraFields };
+  }
+
+  /** Rows whose id hashes the spool holds (streamed rows); 0 without a spool. */
+  #spooledRows(): number {
+    return this.#idSpool ? this.streamed.reduce((n, f) => n + f.rows, 0) : 0;
+  }
+
+  /**
+   * Silver's ids that a valid line of a big run holds (a SELECT), in memory that does not grow
+   * with the run: silver's id hashes are partitioned like the run's spool, each bucket is
+   * intersected with the run's hashes of the same bucket (a few million at most), and silver is
+   * read a second time for the ids whose hash is common. Two reads of silver instead of one, so
+   * only for runs of HELD_BY_BUCKETS_MIN_ROWS streamed rows or more.
+   */
+  async #heldByBuckets(silverFiles: readonly string[]): Promise<string> {
+    const spool = this.#idSpool!;
+    const silverIds = path.join(this.dir, 'silver-ids');
+    await rm(silverIds, { recursive: true, force: true });
+    const bits = Math.log2(spool.buckets);
+    const bucket = bits === 0 ? '0' : `CAST(h >> ${64 - bits} AS INTEGER)`;
+    const silver = `read_parquet(${sqlStringList(silverFiles)}, hive_partitioning = false)`;
+    await this.db.run(`COPY (SELECT h, ${bucket} AS b FROM (SELECT strata_id_hash(event_id) AS h FROM ${silver}))
+      TO ${sqlString(silverIds)} (FORMAT parquet, COMPRESSION uncompressed, PARTITION_BY (b))`);
+    // Valid lines not streamed (few) are in no bucket file: every bucket is checked against them.
+    const unstreamed = `SELECT strata_id_hash(event_id) FROM staged WHERE reason IS NULL UNION ALL SELECT strata_id_hash(event_id) FROM judged WHERE reason IS NULL`;
+    await this.db.run(`CREATE TABLE common_ids (h UBIGINT)`);
+    for (const name of await readdir(silverIds).catch(() => [] as string[])) {
+      const b = Number(/^b=(\d+)$/.exec(name)?.[1] ?? NaN);
+      if (!Number.isInteger(b)) throw new Error(`unexpected folder in the silver id spool: ${name}`);
+      await this.db.run(`INSERT INTO common_ids SELECT DISTINCT h FROM read_parquet(${sqlString(path.join(silverIds, name, '*.parquet'))}, hive_partitioning = false)
+        WHERE h IN (SELECT h FROM strata_spooled_hashes(${sqlString(spool.dir)}, ${b}) UNION ALL ${unstreamed})`);
+    }
+    await rm(silverIds, { recursive: true, force: true });
+    return `SELECT DISTINCT event_id FROM ${silver} WHERE strata_id_hash(event_id) IN (SELECT h FROM common_ids)`;
   }
 
   /**
@@ -732,6 +769,12 @@ async function spoolBuckets(files: readonly StreamInput[]): Promise<number> {
 function hourId(p: HourPartition): string {
   return `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}-${String(p.hour).padStart(2, '0')}`;
 }
+
+/**
+ * From this many streamed rows on (~13 batches), the check against silver goes bucket by bucket
+ * (RunStaging.#heldByBuckets). `STRATA_HELD_BY_BUCKETS_MIN_ROWS` sets it for tests.
+ */
+const HELD_BY_BUCKETS_MIN_ROWS = Number(process.env.STRATA_HELD_BY_BUCKETS_MIN_ROWS ?? 8_000_000);
 
 /** The hour a PARTITION_BY output path names (`year=/month=/day=/hour=/...`, relative to its root), if any. */
 function hivePartition(rel: string): HourPartition | undefined {

@@ -133,10 +133,13 @@ static bool sort_hashes(uint64_t *a, size_t n) {
 /*
  * strata_spooled_repeats(dir VARCHAR, buckets INTEGER) -> (h UBIGINT): every hash that a bucket
  * file of the spool holds more than once, once. Buckets are taken by DuckDB's threads in turn.
+ * strata_spooled_hashes(dir VARCHAR, bucket INTEGER) -> (h UBIGINT): every hash one bucket file
+ * holds, once.
  */
 typedef struct {
 	char *dir;
-	int buckets;
+	int first, last; /* the buckets read: first .. last - 1 */
+	size_t min_count; /* a hash is returned when the bucket holds it this many times or more */
 } RepeatsBind;
 
 typedef struct {
@@ -155,13 +158,16 @@ static void free_repeats_bind(void *p) {
 	free(b);
 }
 
-static void repeats_bind(duckdb_bind_info info) {
+static void bind_spooled(duckdb_bind_info info, bool repeats) {
 	RepeatsBind *b = calloc(1, sizeof(RepeatsBind));
 	duckdb_value dir = duckdb_bind_get_parameter(info, 0);
 	duckdb_value buckets = duckdb_bind_get_parameter(info, 1);
 	if (b) {
 		b->dir = duckdb_get_varchar(dir);
-		b->buckets = duckdb_get_int32(buckets);
+		const int n = duckdb_get_int32(buckets);
+		b->first = repeats ? 0 : n;
+		b->last = repeats ? n : n + 1;
+		b->min_count = repeats ? 2 : 1;
 	}
 	duckdb_destroy_value(&dir);
 	duckdb_destroy_value(&buckets);
@@ -171,13 +177,21 @@ static void repeats_bind(duckdb_bind_info info) {
 		return;
 	}
 	duckdb_bind_set_bind_data(info, b, free_repeats_bind);
-	if (b->buckets < 1 || b->buckets > SPOOL_MAX_BUCKETS) {
-		duckdb_bind_set_error(info, "strata_spooled_repeats: buckets must be from 1 to 256");
+	if (b->first < 0 || b->last <= b->first || b->last > SPOOL_MAX_BUCKETS) {
+		duckdb_bind_set_error(info, "strata_spooled_repeats: buckets must be from 1 to 256, a bucket from 0 to 255");
 		return;
 	}
 	duckdb_logical_type ubigint = duckdb_create_logical_type(DUCKDB_TYPE_UBIGINT);
 	duckdb_bind_add_result_column(info, "h", ubigint);
 	duckdb_destroy_logical_type(&ubigint);
+}
+
+static void repeats_bind(duckdb_bind_info info) {
+	bind_spooled(info, true);
+}
+
+static void hashes_bind(duckdb_bind_info info) {
+	bind_spooled(info, false);
 }
 
 static void free_repeats_global(void *p) {
@@ -195,7 +209,8 @@ static void repeats_init(duckdb_init_info info) {
 	pthread_mutex_init(&g->mu, NULL);
 	duckdb_init_set_init_data(info, g, free_repeats_global);
 	const RepeatsBind *b = duckdb_init_get_bind_data(info);
-	duckdb_init_set_max_threads(info, (idx_t)b->buckets);
+	g->next = b->first;
+	duckdb_init_set_max_threads(info, (idx_t)(b->last - b->first));
 }
 
 static void free_repeats_local(void *p) {
@@ -213,7 +228,7 @@ static void repeats_local_init(duckdb_init_info info) {
 	duckdb_init_set_init_data(info, l, free_repeats_local);
 }
 
-/* Reads bucket `b` and keeps, in l->repeats, each hash it holds more than once. NULL or an error. */
+/* Reads bucket `b` and keeps, in l->repeats, each hash it holds min_count times or more, once. NULL or an error. */
 static const char *load_repeats(const RepeatsBind *bind, int b, RepeatsLocal *l) {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/b%03d.bin", bind->dir, b);
@@ -234,8 +249,9 @@ static const char *load_repeats(const RepeatsBind *bind, int b, RepeatsLocal *l)
 		return error;
 	}
 	size_t kept = 0;
-	for (size_t i = 1; i < n; i++) {
-		if (hashes[i] == hashes[i - 1] && (kept == 0 || hashes[kept - 1] != hashes[i])) hashes[kept++] = hashes[i];
+	for (size_t i = 0, run = 1; i < n; i++, run++) {
+		if (i > 0 && hashes[i] != hashes[i - 1]) run = 1;
+		if (run == bind->min_count) hashes[kept++] = hashes[i];
 	}
 	free(l->repeats);
 	l->repeats = hashes;
@@ -254,7 +270,7 @@ static void repeats_function(duckdb_function_info info, duckdb_data_chunk output
 	while (row < capacity) {
 		if (l->at >= l->n) {
 			pthread_mutex_lock(&g->mu);
-			const int b = g->next < bind->buckets ? g->next++ : -1;
+			const int b = g->next < bind->last ? g->next++ : -1;
 			pthread_mutex_unlock(&g->mu);
 			if (b < 0) break;
 			const char *error = load_repeats(bind, b, l);
@@ -304,6 +320,17 @@ static bool register_id_spool(duckdb_connection connection) {
 	duckdb_table_function_set_function(repeats, repeats_function);
 	bool registered = duckdb_register_table_function(connection, repeats) == DuckDBSuccess;
 	duckdb_destroy_table_function(&repeats);
+
+	duckdb_table_function hashes = duckdb_create_table_function();
+	duckdb_table_function_set_name(hashes, "strata_spooled_hashes");
+	duckdb_table_function_add_parameter(hashes, varchar);
+	duckdb_table_function_add_parameter(hashes, integer);
+	duckdb_table_function_set_bind(hashes, hashes_bind);
+	duckdb_table_function_set_init(hashes, repeats_init);
+	duckdb_table_function_set_local_init(hashes, repeats_local_init);
+	duckdb_table_function_set_function(hashes, repeats_function);
+	registered = duckdb_register_table_function(connection, hashes) == DuckDBSuccess && registered;
+	duckdb_destroy_table_function(&hashes);
 
 	duckdb_scalar_function hash = duckdb_create_scalar_function();
 	duckdb_scalar_function_set_name(hash, "strata_id_hash");
