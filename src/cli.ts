@@ -20,6 +20,13 @@ const MODULES: Record<string, () => Promise<Register>> = {
 /** Commands registered by another command's module. */
 const ALIASES: Record<string, string> = { compact: 'etl', sql: 'query' };
 
+// A reader that stops early (`strata status --json | head -1`) closes the pipe: that is not an
+// error of strata's, so it ends quietly, as Unix tools do, instead of with a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(0);
+});
+
 const program = new Command('strata')
   .description('Event analytics pipeline: generate -> bronze -> etl -> silver -> catalog -> query -> serve')
   .option('--verbose', 'print stack traces of errors')

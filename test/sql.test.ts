@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -5,7 +6,7 @@ import { UserError } from '../src/errors.js';
 import { eventsFileKey, logKey } from '../src/ledger/layout.js';
 import { runReadOnlySql } from '../src/queries/run-sql.js';
 import { LocalStorage } from '../src/storage/local.js';
-import { runCli, tempDir } from './helpers/cli.js';
+import { CLI, runCli, tempDir } from './helpers/cli.js';
 import { makeEvents, microsOf, partitionOf, writeRun } from './helpers/silver-fixture.js';
 
 let dir: string;
@@ -113,5 +114,21 @@ describe('strata sql', () => {
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(/^strata: sql: [^\n]+\n$/);
     }
+  });
+});
+
+describe('strata sql into a pipe that closes early', () => {
+  it('ends quietly with exit code 0, like `| head -1`, not with a stack trace', async () => {
+    const child = spawn(process.execPath, [CLI, 'sql', 'SELECT range AS n FROM range(500000)', '--warehouse', warehouseDir, '--format', 'csv'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const first = await new Promise<string>((resolve) => child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(first.split('\r\n')[0]).toBe('n');
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 });
