@@ -54,9 +54,16 @@ function readStreamed(files: readonly StreamedFile[]): string {
 }
 
 /**
- * `lines`: every line's verdict, by row id: the native one, else the SQL rules', and the valid
- * lines streamed files hold.
+ * `staged_lines`: the verdict of every line not in a streamed file, by row id: the native one,
+ * else the SQL rules'. Created once; the staging tables it reads fill as the run goes.
  */
+const STAGED_LINES_VIEW = `
+      CREATE VIEW staged_lines AS
+        SELECT file_idx, ${STAGED_ROW_ID} AS row_id, * EXCLUDE (file_idx, row_id, cr_line) FROM staged
+        WHERE reason IS DISTINCT FROM '${CAREFUL}'
+        UNION ALL SELECT * FROM judged`;
+
+/** `lines`: every line's verdict (`staged_lines`), and the valid lines streamed files hold. */
 function linesView(streamed: readonly StreamedFile[] = [], from?: { fileIdx: number; firstRow: number }): string {
   // One file: its index and first row are constants; several: a join on the path (a hash join, ~10 ms a batch).
   const file = from ? { idx: `${from.fileIdx}`, firstRow: `${from.firstRow}`, join: '' } : { idx: 'f.file_idx', firstRow: 'f.first_row', join: 'JOIN run_files f USING (source_file)' };
@@ -68,9 +75,7 @@ function linesView(streamed: readonly StreamedFile[] = [], from?: { fileIdx: num
     : '';
   return `
       CREATE OR REPLACE VIEW lines AS
-        SELECT file_idx, ${STAGED_ROW_ID} AS row_id, * EXCLUDE (file_idx, row_id, cr_line) FROM staged
-        WHERE reason IS DISTINCT FROM '${CAREFUL}'
-        UNION ALL SELECT * FROM judged
+        SELECT * FROM staged_lines
         ${fromParquet}`;
 }
 
@@ -172,6 +177,7 @@ export class RunStaging {
       -- cr_line: the line itself when reason and raw_line hold it with tabs for carriage returns.
       CREATE TABLE staged (file_idx INTEGER, ${VERDICT_COLUMNS}, row_id BIGINT, cr_line VARCHAR);
       CREATE TABLE judged (file_idx INTEGER, row_id BIGINT, ${VERDICT_COLUMNS});
+      ${STAGED_LINES_VIEW};
       ${linesView()};`);
     return new RunStaging(db, dir, runId, native.loaded);
   }
@@ -593,7 +599,7 @@ export class RunStaging {
     await this.db.run(`COPY (SELECT h, ${bucket} AS b FROM (SELECT strata_id_hash(event_id) AS h FROM ${silver}))
       TO ${sqlString(silverIds)} (FORMAT parquet, COMPRESSION uncompressed, PARTITION_BY (b))`);
     // Valid lines not streamed (few) are in no bucket file: every bucket is checked against them.
-    const unstreamed = `SELECT strata_id_hash(event_id) FROM staged WHERE reason IS NULL UNION ALL SELECT strata_id_hash(event_id) FROM judged WHERE reason IS NULL`;
+    const unstreamed = `SELECT strata_id_hash(event_id) FROM staged_lines WHERE reason IS NULL`;
     await this.db.run(`CREATE TABLE common_ids (h UBIGINT)`);
     for (const name of await readdir(silverIds).catch(() => [] as string[])) {
       const b = Number(/^b=(\d+)$/.exec(name)?.[1] ?? NaN);
@@ -631,8 +637,7 @@ export class RunStaging {
     if (spooled !== streamedRows) throw new Error(`the id spool holds ${spooled} hashes for ${streamedRows} streamed rows`);
     await this.db.run(`CREATE TABLE suspects AS
       SELECT h FROM strata_spooled_repeats(${sqlString(spool.dir)}, ${spool.buckets})
-      UNION SELECT strata_id_hash(event_id) FROM staged WHERE reason IS NULL
-      UNION SELECT strata_id_hash(event_id) FROM judged WHERE reason IS NULL`);
+      UNION SELECT strata_id_hash(event_id) FROM staged_lines WHERE reason IS NULL`);
     return repeated(`strata_id_hash(event_id) IN (SELECT h FROM suspects)`);
   }
 
@@ -656,9 +661,8 @@ export class RunStaging {
     await db.run(`CREATE TABLE dup_lines AS SELECT f.source_file, d.row_id - f.first_row + 1 AS source_line FROM dups d JOIN run_files f USING (file_idx)`);
     await db.run(`CREATE TABLE unstreamed AS
       ${silverColumns('s', 'f.source_file', 's.row_id - f.first_row + 1', sqlString(this.runId))}
-      FROM (SELECT file_idx, ${STAGED_ROW_ID} AS row_id, * EXCLUDE (file_idx, row_id, cr_line) FROM staged WHERE reason IS NULL
-            UNION ALL SELECT * FROM judged WHERE reason IS NULL) s
-      JOIN run_files f USING (file_idx) ANTI JOIN dups d ON d.row_id = s.row_id`);
+      FROM staged_lines s JOIN run_files f USING (file_idx) ANTI JOIN dups d ON d.row_id = s.row_id
+      WHERE s.reason IS NULL`);
     for (const row of await db.all(`SELECT DISTINCT "year", "month", "day", "hour" FROM unstreamed`)) {
       const partition = { year: Number(row.year), month: Number(row.month), day: Number(row.day), hour: Number(row.hour) };
       if (!byHour.has(hourId(partition))) byHour.set(hourId(partition), { localPath: '', rows: 0, partition });
