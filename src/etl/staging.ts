@@ -577,9 +577,14 @@ export class RunStaging {
     return { outcomes, partitions, quarantine, extraFields };
   }
 
+  /** Rows in the streamed files: every valid line streamed. */
+  get #streamedRows(): number {
+    return this.streamed.reduce((n, f) => n + f.rows, 0);
+  }
+
   /** Rows whose id hashes the spool holds (streamed rows); 0 without a spool. */
   #spooledRows(): number {
-    return this.#idSpool ? this.streamed.reduce((n, f) => n + f.rows, 0) : 0;
+    return this.#idSpool ? this.#streamedRows : 0;
   }
 
   /**
@@ -633,8 +638,7 @@ export class RunStaging {
     // found too. Every streamed row must have been spooled, or a duplicate could slip through.
     let spooled = 0;
     for (const name of await readdir(spool.dir)) spooled += (await stat(path.join(spool.dir, name))).size / 8;
-    const streamedRows = this.streamed.reduce((n, f) => n + f.rows, 0);
-    if (spooled !== streamedRows) throw new Error(`the id spool holds ${spooled} hashes for ${streamedRows} streamed rows`);
+    if (spooled !== this.#streamedRows) throw new Error(`the id spool holds ${spooled} hashes for ${this.#streamedRows} streamed rows`);
     await this.db.run(`CREATE TABLE suspects AS
       SELECT h FROM strata_spooled_repeats(${sqlString(spool.dir)}, ${spool.buckets})
       UNION SELECT strata_id_hash(event_id) FROM staged_lines WHERE reason IS NULL`);
@@ -700,7 +704,7 @@ export class RunStaging {
       for (const { h } of hours) {
         const start = new Date(String(h).replace(' ', 'T') + 'Z');
         const partition = { year: start.getUTCFullYear(), month: start.getUTCMonth() + 1, day: start.getUTCDate(), hour: start.getUTCHours() };
-        const localPath = path.join(eventsDir, `${partition.year}-${partition.month}-${partition.day}-${partition.hour}.parquet`);
+        const localPath = path.join(eventsDir, `${hourId(partition)}.parquet`);
         await mkdir(eventsDir, { recursive: true });
         const [stats] = await db.all(`COPY (SELECT * FROM (${silverRows}) WHERE "year" = ${partition.year} AND "month" = ${partition.month}
             AND "day" = ${partition.day} AND "hour" = ${partition.hour}) TO ${sqlString(localPath)} (${ETL_EVENTS_PARQUET}, RETURN_STATS true)`);
@@ -721,7 +725,7 @@ export class RunStaging {
    */
   async #streamedAsSilver(outcomes: readonly FileOutcome[]): Promise<WrittenPartition[] | undefined> {
     if (this.streamed.length === 0) return undefined;
-    const streamedRows = this.streamed.reduce((n, f) => n + f.rows, 0);
+    const streamedRows = this.#streamedRows;
     // finish counted them already: valid lines (duplicates not yet taken out) and duplicates.
     const duplicates = outcomes.reduce((n, o) => n + o.duplicates, 0);
     const validLines = outcomes.reduce((n, o) => n + o.valid + o.duplicates, 0);
@@ -737,7 +741,7 @@ export class RunStaging {
         if (!h) continue;
         partition = { year: Number(h.year), month: Number(h.month), day: Number(h.day), hour: Number(h.hour) };
       }
-      if (partitions.some((p) => JSON.stringify(p.partition) === JSON.stringify(partition))) return undefined;
+      if (partitions.some((p) => hourId(p.partition) === hourId(partition))) return undefined;
       partitions.push({ partition, localPath: file.localPath, rows: file.rows, bytes: (await stat(file.localPath)).size });
     }
     return partitions;
@@ -770,6 +774,7 @@ async function spoolBuckets(files: readonly StreamInput[]): Promise<number> {
   return buckets;
 }
 
+/** An hour partition as `YYYY-MM-DD-HH`: a key, and a name for the hour's file in the work folder. */
 function hourId(p: HourPartition): string {
   return `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}-${String(p.hour).padStart(2, '0')}`;
 }
@@ -796,7 +801,7 @@ async function collectPartitions(eventsDir: string, stats: readonly Record<strin
   for (const rel of files.map(String).filter((f) => f.endsWith('.parquet')).sort()) {
     const partition = hivePartition(rel);
     if (!partition) throw new Error(`unexpected file in staging output: ${rel}`);
-    const id = `${partition.year}-${partition.month}-${partition.day}-${partition.hour}`;
+    const id = hourId(partition);
     if (seen.has(id)) throw new Error(`DuckDB wrote more than one file for hour ${id}; strata promises one per run`);
     seen.add(id);
     const localPath = path.join(eventsDir, rel);
