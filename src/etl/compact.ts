@@ -8,7 +8,7 @@ import { WarehouseLock } from '../ledger/lock.js';
 import { checkpointIfDue, commit, readSnapshot, replay } from '../ledger/log.js';
 import { removeUncommitted } from '../ledger/recover.js';
 import { emptyRejectCounts, type CommitEntry, type DataFile } from '../ledger/types.js';
-import { writeActivityRollup } from '../silver/activity-rollup.js';
+import { publishActivityRollup } from '../silver/activity-rollup.js';
 import { COMPACTED_EVENTS_PARQUET } from '../silver/parquet-options.js';
 import { localPaths } from '../storage/local-copy.js';
 import type { Storage } from '../storage/storage.js';
@@ -57,7 +57,7 @@ async function compactOnce(options: CompactOptions, state: { committed: boolean 
       byHour.set(id, [...(byHour.get(id) ?? []), file]);
     }
     const groups = [...byHour.values()].filter((files) => files.length > 1);
-    const heldKeys = new Set(snapshot.dataFiles.map((f) => f.key));
+    const committedKeys = new Set(snapshot.dataFiles.map((f) => f.key));
     const report = { run_id: runId, partitions_compacted: groups.length, files_removed: 0, files_written: 0, rows: 0, duration_ms: 0 };
     if (groups.length === 0) return { ...report, duration_ms: Date.now() - startedAt.getTime() };
 
@@ -80,15 +80,12 @@ async function compactOnce(options: CompactOptions, state: { committed: boolean 
         const key = eventsFileKey(partition, runId);
         await warehouse.writeFile(key, out);
         add.push({ key, table: 'events', rows, bytes: (await stat(out)).size, partition, runId });
-        const rollupOut = path.join(workDir, `${report.files_written}.activity.parquet`);
-        const rollup = await writeActivityRollup(db, out, rollupOut);
-        await warehouse.writeFile(activityFileKey(key), rollupOut);
-        add.push({ key: activityFileKey(key), table: 'activity', rows: rollup.rows, bytes: rollup.bytes, partition, runId });
+        add.push(await publishActivityRollup(db, warehouse, { key, localPath: out, partition, runId }, path.join(workDir, `${report.files_written}.activity.parquet`)));
         remove.push(...files.map((f) => f.key));
         report.files_written += 1;
         report.files_removed += files.length;
         // Their rollups go with them (a warehouse written before rollups has none).
-        remove.push(...files.map((f) => activityFileKey(f.key)).filter((k) => heldKeys.has(k)));
+        remove.push(...files.map((f) => activityFileKey(f.key)).filter((k) => committedKeys.has(k)));
         report.rows += rows;
       }
     } finally {

@@ -4,12 +4,12 @@ import type { Progress } from '../cli/progress.js';
 import { listBronze } from '../bronze/list-bronze.js';
 import { CorruptFileError, hashLocalFile, hashStored, stageBronze, type StagedText, type TextPart } from '../bronze/read-bronze.js';
 import { refreshCatalog } from '../catalog/refresh-catalog.js';
-import { activityFileKey, eventsFileKey, quarantineFileKey } from '../ledger/layout.js';
+import { eventsFileKey, quarantineFileKey } from '../ledger/layout.js';
 import { WarehouseLock } from '../ledger/lock.js';
 import { checkpointIfDue, commit, readSnapshot, replay } from '../ledger/log.js';
 import { removeUncommitted } from '../ledger/recover.js';
 import { emptyRejectCounts, REJECT_REASONS, type BronzeFileRecord, type CommitEntry, type DataFile, type RunRecord, type Snapshot } from '../ledger/types.js';
-import { writeActivityRollup } from '../silver/activity-rollup.js';
+import { publishActivityRollup } from '../silver/activity-rollup.js';
 import type { ObjectInfo, Storage } from '../storage/storage.js';
 import { localPaths } from '../storage/local-copy.js';
 import { explainingFailures } from './failure.js';
@@ -192,10 +192,7 @@ async function runEtlOnce(options: EtlOptions, state: { committed: boolean }): P
       await warehouse.writeFile(key, p.localPath);
       add.push({ key, table: 'events', rows: p.rows, bytes: p.bytes, partition: p.partition, runId });
       await faultPoint('etl:data-file-written');
-      const rollupPath = path.join(workDir, `activity-${i}.parquet`);
-      const rollup = await writeActivityRollup(staging.duckdb, p.localPath, rollupPath);
-      await warehouse.writeFile(activityFileKey(key), rollupPath);
-      add.push({ key: activityFileKey(key), table: 'activity', rows: rollup.rows, bytes: rollup.bytes, partition: p.partition, runId });
+      add.push(await publishActivityRollup(staging.duckdb, warehouse, { key, localPath: p.localPath, partition: p.partition, runId }, path.join(workDir, `activity-${i}.parquet`)));
     }
     if (result.quarantine) {
       const key = quarantineFileKey(runId, startedAt);

@@ -1,6 +1,9 @@
 import { stat } from 'node:fs/promises';
 import type { Db } from '../db/duckdb.js';
 import { sqlString } from '../db/sql.js';
+import { activityFileKey } from '../ledger/layout.js';
+import type { DataFile, HourPartition } from '../ledger/types.js';
+import type { Storage } from '../storage/storage.js';
 
 /**
  * An events file's activity rollup: its distinct `user_id` values (with `session_id` NULL),
@@ -22,4 +25,20 @@ export async function writeActivityRollup(db: Db, eventsPath: string, outPath: s
       SELECT DISTINCT NULL::VARCHAR AS user_id, session_id FROM ${source}
     ) TO ${sqlString(outPath)} (${ACTIVITY_ROLLUP_PARQUET}, RETURN_STATS true)`);
   return { rows: Number(stats?.count), bytes: (await stat(outPath)).size };
+}
+
+/**
+ * Writes the rollup of a committed-to-be events file (`eventsKey`, read at `eventsPath`) through
+ * `workPath` into the warehouse, and returns its ledger entry, for the same commit as the file's.
+ */
+export async function publishActivityRollup(
+  db: Db,
+  warehouse: Storage,
+  events: { readonly key: string; readonly localPath: string; readonly partition: HourPartition; readonly runId: string },
+  workPath: string,
+): Promise<DataFile> {
+  const rollup = await writeActivityRollup(db, events.localPath, workPath);
+  const key = activityFileKey(events.key);
+  await warehouse.writeFile(key, workPath);
+  return { key, table: 'activity', rows: rollup.rows, bytes: rollup.bytes, partition: events.partition, runId: events.runId };
 }
