@@ -248,9 +248,10 @@ export function parseRequest(name: string, range: QueryRange): QueryRequest {
  */
 export async function eventPathsInRange(warehouse: Storage, snapshot: Snapshot, time: TimeRange, options: { activity?: boolean } = {}): Promise<ScanFiles> {
   const files = eventFilesInRange(snapshot, time);
-  const committed = new Set(snapshot.dataFiles.map((f) => f.key));
   const rollupOf = new Map<string, string>();
   if (options.activity) {
+    // Only user_activity pays for this look-up (every query of the dashboard passes here).
+    const committed = new Set(snapshot.dataFiles.map((f) => f.key));
     for (const f of files) {
       const key = activityFileKey(f.key);
       if (hourInside(f.partition, time) && committed.has(key)) rollupOf.set(f.key, key);
