@@ -18,12 +18,12 @@ import path from 'node:path';
 import { withDb, type Db } from '../src/db/duckdb.js';
 import { sqlString } from '../src/db/sql.js';
 import { bronzeGlob } from '../src/catalog/schema.js';
-import { activityFileKey, eventsFileKey } from '../src/ledger/layout.js';
+import { eventsFileKey } from '../src/ledger/layout.js';
 import { commit } from '../src/ledger/log.js';
 import { emptyRejectCounts, type DataFile } from '../src/ledger/types.js';
 import { QueryEngine } from '../src/queries/query-engine.js';
 import { QUERIES, QUERY_NAMES, runBusinessQuery, type QueryName, type QueryRange } from '../src/queries/run-query.js';
-import { writeActivityRollup } from '../src/silver/activity-rollup.js';
+import { publishActivityRollup } from '../src/silver/activity-rollup.js';
 import { ETL_EVENTS_PARQUET } from '../src/silver/parquet-options.js';
 import { LocalStorage } from '../src/storage/local.js';
 
@@ -169,10 +169,7 @@ async function buildData(warehouseDir: string, bronzeDir: string, rowsPerHour: n
       sizes.silver += bytes;
       add.push({ key, table: 'events', rows: rowsPerHour, bytes, partition, runId: RUN_ID });
       // Its activity rollup, as etl writes beside each events file (user_activity reads it).
-      const rollupKey = activityFileKey(key);
-      await mkdir(path.dirname(path.join(warehouseDir, rollupKey)), { recursive: true });
-      const rollup = await writeActivityRollup(db, file, path.join(warehouseDir, rollupKey));
-      add.push({ key: rollupKey, table: 'activity', rows: rollup.rows, bytes: rollup.bytes, partition, runId: RUN_ID });
+      add.push(await publishActivityRollup(db, new LocalStorage(warehouseDir), { key, localPath: file, partition, runId: RUN_ID }, path.join(path.dirname(warehouseDir), `activity-${hour}.parquet`)));
       // One hour at a time, so each 5-minute batch scans an hour, not the day.
       await db.run(`CREATE OR REPLACE TEMP TABLE hour_src AS SELECT * FROM src WHERE hour(event_time) = ${hour}`);
       for (let minute = 0; minute < 60; minute += 5) {

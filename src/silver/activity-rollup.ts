@@ -28,8 +28,9 @@ export async function writeActivityRollup(db: Db, eventsPath: string, outPath: s
 }
 
 /**
- * Writes the rollup of a committed-to-be events file (`eventsKey`, read at `eventsPath`) through
- * `workPath` into the warehouse, and returns its ledger entry, for the same commit as the file's.
+ * Writes the rollup of an events file about to be committed (`events.key`, read at
+ * `events.localPath`) through `workPath` into the warehouse, and returns its ledger entry, for
+ * the same commit as the file's.
  */
 export async function publishActivityRollup(
   db: Db,

@@ -7,10 +7,10 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { withDb } from '../../src/db/duckdb.js';
 import { sqlString } from '../../src/db/sql.js';
-import { activityFileKey, eventsFileKey, quarantineFileKey } from '../../src/ledger/layout.js';
+import { eventsFileKey, quarantineFileKey } from '../../src/ledger/layout.js';
 import { commit } from '../../src/ledger/log.js';
 import { emptyRejectCounts, type BronzeFileRecord, type CommitEntry, type DataFile, type HourPartition, type RejectReason } from '../../src/ledger/types.js';
-import { writeActivityRollup } from '../../src/silver/activity-rollup.js';
+import { publishActivityRollup } from '../../src/silver/activity-rollup.js';
 import { LocalStorage } from '../../src/storage/local.js';
 
 export interface FixtureEvent {
@@ -123,11 +123,7 @@ export async function writeRun(warehouseDir: string, run: FixtureRun): Promise<C
       ) TO ${sqlString(target)} (FORMAT parquet)`);
       add.push({ key, table: 'events', rows: rows.length, bytes: (await stat(target)).size, partition: p, runId: run.runId });
       if (run.rollups !== false) {
-        const rollupKey = activityFileKey(key);
-        const rollupTarget = storage.localPath(rollupKey);
-        await mkdir(path.dirname(rollupTarget), { recursive: true });
-        const rollup = await writeActivityRollup(db, target, rollupTarget);
-        add.push({ key: rollupKey, table: 'activity', rows: rollup.rows, bytes: rollup.bytes, partition: p, runId: run.runId });
+        add.push(await publishActivityRollup(db, storage, { key, localPath: target, partition: p, runId: run.runId }, path.join(scratch, `${run.runId}.activity.parquet`)));
       }
     }
     if (run.quarantine && run.quarantine.length > 0) {
